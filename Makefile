@@ -1,0 +1,51 @@
+# The two commands a newcomer runs (see README):
+#   make run    -- set up .venv on first use, then start the operator's main job
+#   make test   -- set up .venv on first use, then run every check: ruff, mypy, pytest
+# Installs are reproducible: every Python dependency is pinned in requirements.lock
+# (regenerate with `make lock` after editing pyproject.toml).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+# PyTorch is kept out of the lock: PyPI only carries the CUDA build (~2.5 GB of nvidia-* wheels).
+# Where the machine image has a CPU wheel in /opt/wheels we use it; otherwise the PyPI build.
+TORCH_VERSION := 2.13.0
+TORCH_LOCAL := $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu-*.whl))
+TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
+
+.PHONY: run test lint typecheck pytest lock clean setup
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python "$(TORCH_REQ)"
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+run: setup
+	$(BIN)/mlfargate-tui
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check mlfargate tui cdktf_app service tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+lock:
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }
+	$(BIN)/uv pip compile pyproject.toml --extra cdktf --extra service --extra dev \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_35 -o requirements.lock -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
