@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 #: The type of the object ``register(subparsers)`` receives.
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+Subparsers = argparse._SubParsersAction
 
 
 def emit_json(data: Any) -> None:

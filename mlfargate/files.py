@@ -1,0 +1,28 @@
+"""Writing files so that a failure never leaves anything half-written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from mlfargate.errors import MlfargateError
+
+
+class OutputExistsError(MlfargateError):
+    """The target exists and the operator did not ask to overwrite it."""
+
+
+def write_text_atomic(path: Path, text: str, *, overwrite: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: already exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
