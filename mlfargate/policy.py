@@ -1,0 +1,331 @@
+"""The policy gate: checkov run in-process on a workspace directory and on a saved plan's JSON.
+
+checkov is driven through its Python API (``checkov.terraform.runner.Runner`` and
+``checkov.terraform.plan_runner.Runner``), never as a CLI subprocess: importing checkov and loading its
+check registries costs seconds, scanning a workspace costs a fraction of a second. The import happens
+on the first scan (``mlfargate --help`` never pays it) and stays loaded for the life of the process, so
+every later scan is warm. A fresh checkov ``Runner`` is built per scan because a runner caches the
+definitions of the first directory it parsed.
+
+Severities: checkov only reports a severity when it is connected to the Prisma Cloud platform (an API
+key); offline every record's ``severity`` is ``None``. We never invent one silently: a finding's
+severity comes from checkov when checkov has one (``severity_source="checkov"``), else from
+:data:`TRIAGE`, a small map of the checks this project's modules are written against, labelled as our
+own triage (``severity_source="mlfargate"``), else it is ``UNKNOWN`` (``severity_source="none"``).
+Every unwaived failure blocks the gate whatever its severity; severity only orders the report.
+
+Waivers are checkov's inline comments, ``#checkov:skip=CKV_AWS_51:reason``, inside the resource block.
+A waiver must give a reason: a skip without one does not waive anything, the finding stays failed and
+says why (aws-facts.md: "a waiver is an inline skip with a real reason, never a blanket skip").
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mlfargate.errors import MlfargateError
+
+#: Severity order used to group a report (checkov's own scale, plus UNKNOWN for "nobody said").
+SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN")
+
+#: mlfargate's own triage of the checks the modules are written against (list in
+#: /work/shared/aws-facts.md, "Policy checks (checkov) that matter here"). Not a vendor severity:
+#: HIGH = exposes data or the service to the network or to tampering; MEDIUM = weakens encryption,
+#: audit or recovery; LOW = hygiene / observability. Reported with ``severity_source="mlfargate"``.
+TRIAGE: dict[str, str] = {
+    # ALB
+    "CKV_AWS_2": "HIGH",  # listener is not HTTPS: traffic in clear text
+    "CKV_AWS_103": "HIGH",  # TLS below 1.2
+    "CKV_AWS_91": "MEDIUM",  # no access logs
+    "CKV_AWS_131": "MEDIUM",  # invalid headers not dropped (request smuggling)
+    "CKV_AWS_150": "LOW",  # no deletion protection
+    "CKV2_AWS_20": "MEDIUM",  # HTTP not redirected to HTTPS
+    "CKV2_AWS_28": "MEDIUM",  # no WAF
+    # ECR
+    "CKV_AWS_51": "HIGH",  # mutable tags: an image can be replaced under a deployed tag
+    "CKV_AWS_163": "MEDIUM",  # no scan on push
+    "CKV_AWS_136": "LOW",  # AES256 instead of KMS
+    # ECS
+    "CKV_AWS_336": "MEDIUM",  # writable root filesystem
+    "CKV_AWS_249": "MEDIUM",  # execution role == task role
+    "CKV_AWS_65": "LOW",  # no Container Insights
+    "CKV_AWS_333": "HIGH",  # service gets a public IP
+    # CloudWatch Logs
+    "CKV_AWS_158": "LOW",  # log group not KMS-encrypted
+    "CKV_AWS_338": "LOW",  # retention < 1 year
+    # VPC
+    "CKV2_AWS_11": "MEDIUM",  # no flow logs
+    "CKV2_AWS_12": "MEDIUM",  # default security group not closed
+    # Launch templates (GPU instances)
+    "CKV_AWS_79": "HIGH",  # IMDSv1 allowed: credential theft via SSRF
+    "CKV_AWS_341": "MEDIUM",  # metadata hop limit > 1: containers reach instance credentials
+}
+
+#: What checkov writes as the reason of a skip comment that has none.
+_NO_REASON = "No comment provided"
+
+ScanKind = Literal["directory", "plan"]
+
+
+class PolicyError(MlfargateError):
+    """The gate could not run: the directory or plan file is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check on one resource."""
+
+    check_id: str
+    check_name: str
+    severity: str
+    severity_source: Literal["checkov", "mlfargate", "none"]
+    resource: str
+    file: str
+    line: int
+    end_line: int
+    guideline: str | None = None
+    note: str | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A failed check waived by an inline ``#checkov:skip=ID:reason`` comment."""
+
+    check_id: str
+    check_name: str
+    resource: str
+    file: str
+    line: int
+    reason: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class PolicyReport:
+    """The gate's verdict on one target (a workspace directory or a plan JSON file)."""
+
+    target: str
+    kind: ScanKind
+    failed: list[Finding] = field(default_factory=list)
+    waived: list[Waiver] = field(default_factory=list)
+    passed: int = 0
+    parsing_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks: no unwaived failure and every file parsed (an unparsed file is
+        an unchecked file, so it blocks too)."""
+        return not self.failed and not self.parsing_errors
+
+    def by_severity(self) -> dict[str, list[Finding]]:
+        """Failures grouped by severity, most severe first; only non-empty groups."""
+        groups: dict[str, list[Finding]] = {}
+        for severity in SEVERITIES:
+            items = [f for f in self.failed if f.severity == severity]
+            if items:
+                groups[severity] = sorted(items, key=lambda f: (f.file, f.line, f.check_id, f.resource))
+        return groups
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "kind": self.kind,
+            "ok": self.ok,
+            "passed": self.passed,
+            "failed": [asdict(f) | {"location": f.location} for f in self.failed],
+            "waived": [asdict(w) | {"location": w.location} for w in self.waived],
+            "parsing_errors": list(self.parsing_errors),
+            "counts": {sev: len(items) for sev, items in self.by_severity().items()},
+            "seconds": round(self.seconds, 4),
+        }
+
+
+class _Checkov:
+    """checkov's runner classes, imported once per process (the import is the slow part)."""
+
+    _lock = threading.Lock()
+    _loaded: _Checkov | None = None
+
+    def __init__(self) -> None:
+        from checkov.common.output.report import Report
+        from checkov.common.runners.runner_registry import RunnerRegistry
+        from checkov.runner_filter import RunnerFilter
+        from checkov.terraform.plan_runner import Runner as PlanRunner
+        from checkov.terraform.runner import Runner as TfRunner
+
+        self.report_cls = Report
+        self.registry_cls = RunnerRegistry
+        self.filter_cls = RunnerFilter
+        self.plan_runner_cls = PlanRunner
+        self.tf_runner_cls = TfRunner
+
+    @classmethod
+    def get(cls) -> _Checkov:
+        with cls._lock:
+            if cls._loaded is None:
+                cls._loaded = cls()
+            return cls._loaded
+
+    def runner_filter(self, framework: str, plan_root: Path | None = None) -> Any:
+        return self.filter_cls(
+            framework=[framework],
+            download_external_modules=False,
+            show_progress_bar=False,
+            repo_root_for_plan_enrichment=[str(plan_root)] if plan_root else None,
+        )
+
+
+def is_loaded() -> bool:
+    """Whether checkov is already imported in this process (the next scan is warm)."""
+    return _Checkov._loaded is not None
+
+
+def warm_up() -> None:
+    """Import checkov now (e.g. while Terraform plans), so the gate that follows is warm."""
+    _Checkov.get()
+
+
+def scan_directory(path: Path) -> PolicyReport:
+    """Run every checkov Terraform check on a workspace directory, following local module calls
+    (``source = "./..."`` / ``"../..."``); registry modules are not downloaded."""
+    import time
+
+    root = Path(path).resolve()
+    if not root.is_dir():
+        raise PolicyError(f"{path}: not a directory; give the Terraform workspace directory to check")
+    if not any(root.glob("*.tf")) and not any(root.glob("*.tf.json")):
+        raise PolicyError(f"{path}: no .tf files; give the Terraform workspace directory to check")
+    ck = _Checkov.get()
+    started = time.perf_counter()
+    runner = ck.tf_runner_cls()
+    result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
+    report = _convert(ck, result, root, str(path), "directory")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def scan_plan(plan_json_path: Path, workspace: Path | None = None) -> PolicyReport:
+    """Run checkov's Terraform-plan checks on ``terraform show -json`` output.
+
+    ``workspace`` (default: the plan file's directory) is the configuration the plan came from: its
+    ``.tf`` files give findings their file:line and their inline waivers, as ``checkov
+    --repo-root-for-plan-enrichment`` does."""
+    import json
+    import time
+
+    plan = Path(plan_json_path).resolve()
+    if not plan.is_file():
+        raise PolicyError(f"{plan_json_path}: no such plan JSON; run `mlfargate plan` first")
+    try:
+        json.loads(plan.read_text())
+    except (OSError, ValueError) as exc:
+        raise PolicyError(
+            f"{plan_json_path}: not a readable `terraform show -json` document ({exc})"
+        ) from exc
+    root = Path(workspace).resolve() if workspace else plan.parent
+    ck = _Checkov.get()
+    started = time.perf_counter()
+    runner = ck.plan_runner_cls()
+    result = runner.run(
+        root_folder=None, files=[str(plan)], runner_filter=ck.runner_filter("terraform_plan", root)
+    )
+    reports = result if isinstance(result, list) else [result]
+    enriched = ck.registry_cls.get_enriched_resources(repo_roots=[str(root)], download_external_modules=False)
+    for sub in reports:
+        ck.report_cls("terraform_plan").enrich_plan_report(sub, enriched)
+        ck.report_cls("terraform_plan").handle_skipped_checks(sub, enriched)
+    report = _convert(ck, reports, root, str(plan_json_path), "plan")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _convert(ck: _Checkov, result: Any, root: Path, target: str, kind: ScanKind) -> PolicyReport:
+    reports = result if isinstance(result, list) else [result]
+    out = PolicyReport(target=target, kind=kind)
+    seen: set[tuple[str, str, str]] = set()
+    for sub in reports:
+        out.passed += len(sub.passed_checks)
+        out.parsing_errors.extend(_display_path(p, root) for p in sub.parsing_errors)
+        for record in sub.skipped_checks:
+            reason = str(record.check_result.get("suppress_comment") or "").strip()
+            if not reason or reason == _NO_REASON:
+                out.failed.append(_finding(record, root, note="waiver has no reason: write ID:reason"))
+                continue
+            line = record.file_line_range[0] if record.file_line_range else 0
+            out.waived.append(
+                Waiver(
+                    check_id=record.check_id,
+                    check_name=record.check_name,
+                    resource=record.resource,
+                    file=_record_path(record, root),
+                    line=int(line),
+                    reason=reason,
+                )
+            )
+        for record in sub.failed_checks:
+            key = (record.check_id, record.resource, _record_path(record, root))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.failed.append(_finding(record, root))
+    out.failed.sort(key=lambda f: (SEVERITIES.index(f.severity), f.file, f.line, f.check_id))
+    out.waived.sort(key=lambda w: (w.file, w.line, w.check_id))
+    return out
+
+
+def _finding(record: Any, root: Path, note: str | None = None) -> Finding:
+    severity, source = _severity(record)
+    lines = record.file_line_range or [0, 0]
+    return Finding(
+        check_id=record.check_id,
+        check_name=record.check_name,
+        severity=severity,
+        severity_source=source,
+        resource=record.resource,
+        file=_record_path(record, root),
+        line=int(lines[0]),
+        end_line=int(lines[-1]),
+        guideline=record.guideline or None,
+        note=note,
+    )
+
+
+def _severity(record: Any) -> tuple[str, Literal["checkov", "mlfargate", "none"]]:
+    sev = getattr(record, "severity", None)
+    name = getattr(sev, "name", None) if sev is not None else None
+    if isinstance(name, str) and name.upper() in SEVERITIES:
+        return name.upper(), "checkov"
+    if record.check_id in TRIAGE:
+        return TRIAGE[record.check_id], "mlfargate"
+    return "UNKNOWN", "none"
+
+
+def _record_path(record: Any, root: Path) -> str:
+    rel = str(record.file_path or "")
+    if rel and not rel.startswith("/"):
+        # Plan findings enriched from the configuration: relative to the workspace, with .tf lines.
+        return _display_path(str(root / rel), root)
+    abs_path = getattr(record, "file_abs_path", None)
+    if abs_path and os.path.isabs(abs_path):
+        return _display_path(abs_path, root)
+    return _display_path(str(root / rel.lstrip("/")), root)
+
+
+def _display_path(path: str, root: Path) -> str:
+    """A path relative to the scanned workspace (``main.tf``, ``../../modules/x/main.tf``)."""
+    try:
+        return os.path.relpath(os.path.realpath(path), root)
+    except ValueError:
+        return path
