@@ -27,8 +27,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@
 
+# The main job: write the commented example spec on first use, validate it, then review it in the TUI.
+SPEC ?= mlfargate.yaml
 run: setup
-	$(BIN)/mlfargate-tui
+	@test -f $(SPEC) || $(BIN)/mlfargate init --out $(SPEC)
+	$(BIN)/mlfargate validate $(SPEC)
+	$(BIN)/mlfargate-tui $(SPEC)
 
 lint: setup
 	$(BIN)/ruff check .
