@@ -1,0 +1,343 @@
+"""Generate a workspace directory from a spec: atomic, reviewable, and careful with operators' edits.
+
+* An invalid spec raises before anything is written.
+* Files are rendered into a temporary directory beside the target (same file system), checked
+  (every ``.tf`` file parses, ``cdk.tf.json`` is JSON), and only then moved into place: a new
+  workspace appears with one directory rename; an existing one gets each file replaced by a rename
+  (files the generator does not own, such as ``.terraform/`` or a local state file, are left alone).
+* ``.mlfargate-manifest.json`` records the SHA-256 of every generated file. When a file on disk no
+  longer matches its recorded hash, the operator edited it: regenerating refuses to overwrite it
+  (and says which, with the diff) unless ``force`` is set. Files the manifest does not know are
+  never overwritten without ``force`` either.
+* Every change comes back as a unified diff, so regenerating shows exactly what moves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mlfargate import __version__, render
+from mlfargate.errors import InputFileError, MlfargateError
+from mlfargate.files import write_text_atomic
+from mlfargate.rules import load_valid
+
+MANIFEST = ".mlfargate-manifest.json"
+Format = Literal["hcl", "cdktf"]
+Status = Literal["added", "changed", "removed", "unchanged"]
+#: Where the CDK Terrain app writes its synthesized stack, relative to the workspace (cdktn's layout).
+CDKTF_OUT = "cdktf.out"
+#: cdktn refuses features its target Terraform versions lack; the workspace needs 1.10 (S3 lock file).
+CDKTF_TARGET_VERSIONS = {"terraform": ">=1.10.0"}
+
+
+class WorkspaceError(MlfargateError):
+    """The workspace cannot be generated (output is not a directory, CDKTF synth failed, check failed)."""
+
+
+class WorkspaceConflictError(MlfargateError):
+    """Regenerating would overwrite files the operator edited (or files mlfargate did not write)."""
+
+    def __init__(self, result: GenerateResult, edited: list[str]) -> None:
+        self.result = result
+        self.edited = edited
+        super().__init__(
+            f"{result.out_dir}: {', '.join(edited)} changed since mlfargate generated them; review the diff, "
+            "move your change into the spec, then rerun with --force to overwrite"
+        )
+
+
+@dataclass(frozen=True)
+class Options:
+    format: Format = "hcl"
+    modules_source: Literal["local", "git"] = "local"
+    modules_ref: str | None = None
+    modules_repo: str | None = None  # None: MLFARGATE_MODULES_REPO or the documented default
+    backend_bucket: str | None = None
+    force: bool = False
+    check_only: bool = False  # compute the diff, write nothing
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    status: Status
+    edited: bool  # differs from what mlfargate last wrote (or mlfargate never wrote it)
+    diff: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "edited": self.edited, "diff": self.diff}
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    out_dir: Path
+    format: Format
+    changes: list[FileChange]
+    written: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[FileChange]:
+        return [c for c in self.changes if c.status != "unchanged"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "format": self.format,
+            "written": self.written,
+            "changed": [c.path for c in self.changed],
+            "files": [c.to_dict() for c in self.changes],
+            "notes": self.notes,
+        }
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def module_source(options: Options, terraform_dir: Path) -> render.ModuleSource:
+    """The module source for a Terraform root at ``terraform_dir`` (the final location, not a temp dir)."""
+    if options.modules_source == "git":
+        return render.git_source(options.modules_ref, options.modules_repo)
+    if options.modules_ref:
+        raise render.RenderError("--modules-ref applies to --modules-source git only")
+    return render.local_source(terraform_dir)
+
+
+def read_spec(spec_path: Path) -> str:
+    try:
+        return spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"{spec_path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{spec_path}: cannot read: {exc}") from None
+
+
+def render_files(spec_path: Path, out_dir: Path, options: Options) -> tuple[dict[str, str], list[str]]:
+    """Validate the spec and render every file of the workspace (nothing is written)."""
+    spec = load_valid(spec_path)
+    text = read_spec(spec_path)
+    if options.format == "hcl":
+        ws = render.plan(
+            spec, module_source(options, out_dir), spec_text=text, backend_bucket=options.backend_bucket
+        )
+        return render.render_hcl(ws), ws.notes
+    stack_dir = out_dir / CDKTF_OUT / "stacks" / spec.prefix
+    source = module_source(options, stack_dir)  # fail fast, before starting Node
+    files = synth_cdktf(spec_path, out_dir, options)
+    files[render.SPEC_COPY] = text
+    notes = render.plan(spec, source, spec_text=text).notes
+    return files, notes
+
+
+def cdktf_app_args(options: Options) -> list[str]:
+    """Arguments of ``python -m cdktf_app`` that reproduce ``options`` (also written into cdktf.json)."""
+    args = ["--spec", render.SPEC_COPY]
+    if options.modules_source == "git":
+        args += ["--modules-source", "git", "--modules-ref", str(options.modules_ref)]
+        if options.modules_repo:
+            args += ["--modules-repo", options.modules_repo]
+    if options.backend_bucket:
+        args += ["--backend-bucket", options.backend_bucket]
+    return args
+
+
+def cdktf_json(options: Options) -> str:
+    config = {
+        "language": "python",
+        "app": "python -m cdktf_app " + " ".join(cdktf_app_args(options)),
+        "output": CDKTF_OUT,
+        "sendCrashReports": "false",
+        "terraformProviders": [],
+        "terraformModules": [],
+        "targetVersions": CDKTF_TARGET_VERSIONS,
+        "context": {},
+    }
+    return json.dumps(config, indent=2) + "\n"
+
+
+def synth_cdktf(spec_path: Path, out_dir: Path, options: Options) -> dict[str, str]:
+    """Run the CDK Terrain app (``python -m cdktf_app``) in a child process and collect its output.
+
+    A child process keeps cdktn (and its Node.js runtime) out of the CLI process, and is the same
+    way ``cdktn synth`` runs the app from cdktf.json.
+    """
+    if importlib.util.find_spec("cdktn") is None:
+        raise WorkspaceError("--format cdktf needs CDK Terrain: pip install 'mlfargate[cdktf]' (and Node.js)")
+    if shutil.which("node") is None:
+        raise WorkspaceError("--format cdktf needs Node.js on PATH (CDK Terrain runs its core in Node)")
+    with tempfile.TemporaryDirectory(prefix="mlfargate-synth-") as tmp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "cdktf_app",
+            *cdktf_app_args(options),
+            "--workspace",
+            str(out_dir.resolve()),
+            "--outdir",
+            tmp,
+        ]
+        cmd[cmd.index("--spec") + 1] = str(spec_path.resolve())
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=render.repo_root(), check=False, timeout=300
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise WorkspaceError(f"CDK Terrain synth failed (exit {proc.returncode}): {last}")
+        stacks = sorted(Path(tmp, "stacks").glob("*/cdk.tf.json"))
+        if len(stacks) != 1:
+            raise WorkspaceError(f"CDK Terrain synth wrote {len(stacks)} stacks; expected exactly one")
+        stack = stacks[0]
+        rel = f"{CDKTF_OUT}/stacks/{stack.parent.name}/cdk.tf.json"
+        return {"cdktf.json": cdktf_json(options), rel: stack.read_text(encoding="utf-8")}
+
+
+# --------------------------------------------------------------------------------------------------
+# Checks before moving into place
+
+
+def check_rendered(directory: Path, files: dict[str, str]) -> None:
+    """Every .tf file parses as HCL and every .json file as JSON (what reaches the target is readable)."""
+    from hcl2.api import loads as hcl_loads  # checkov's bc-python-hcl2, imported when generating
+
+    for name, text in files.items():
+        try:
+            if name.endswith(".tf") or name.endswith(".tfvars"):
+                hcl_loads(text)
+            elif name.endswith(".json"):
+                json.loads(text)
+        except Exception as exc:  # the parsers raise several unrelated exception types
+            raise WorkspaceError(
+                f"generated {name} does not parse ({type(exc).__name__}: {exc}); nothing written"
+            ) from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Generate
+
+
+def read_manifest(out_dir: Path) -> dict[str, str] | None:
+    path = out_dir / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: treat every file as the operator's
+    files = data.get("files") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def manifest_text(files: dict[str, str], options: Options) -> str:
+    data = {
+        "//": "Written by `mlfargate generate`: SHA-256 of each generated file, to detect hand edits.",
+        "generator": f"mlfargate {__version__}",
+        "format": options.format,
+        "modules_source": options.modules_source,
+        "modules_ref": options.modules_ref,
+        "files": {name: sha256(files[name]) for name in sorted(files)},
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return ""
+
+
+def _diff(name: str, old: str | None, new: str | None) -> str:
+    return "".join(
+        difflib.unified_diff(
+            (old or "").splitlines(keepends=True),
+            (new or "").splitlines(keepends=True),
+            fromfile=f"a/{name}" if old is not None else "/dev/null",
+            tofile=f"b/{name}" if new is not None else "/dev/null",
+        )
+    )
+
+
+def compare(out_dir: Path, files: dict[str, str], spec_path: Path | None = None) -> list[FileChange]:
+    """What regenerating ``out_dir`` with ``files`` would change, and which of those changes lose edits."""
+    manifest = read_manifest(out_dir)
+    known = manifest or {}
+    spec_input = spec_path.resolve() if spec_path else None
+    changes: list[FileChange] = []
+    for name in sorted(set(files) | set(known)):
+        new = files.get(name)
+        old = _read(out_dir / name)
+        if old is None and new is None:
+            continue
+        if old == new:
+            changes.append(FileChange(name, "unchanged", False, ""))
+            continue
+        is_input = spec_input is not None and (out_dir / name).resolve() == spec_input
+        edited = old is not None and not is_input and known.get(name) != sha256(old)
+        status: Status = "added" if old is None else "removed" if new is None else "changed"
+        changes.append(FileChange(name, status, edited, _diff(name, old, new)))
+    return changes
+
+
+def generate(spec_path: Path, out_dir: Path, options: Options | None = None) -> GenerateResult:
+    """Render ``spec_path`` into ``out_dir`` (see the module docstring for the guarantees)."""
+    options = options or Options()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WorkspaceError(f"{out_dir}: exists and is not a directory")
+    files, notes = render_files(spec_path, out_dir, options)
+    changes = compare(out_dir, files, spec_path)
+    result = GenerateResult(out_dir, options.format, changes, written=False, notes=notes)
+    if options.check_only:
+        return result
+    if not result.changed:
+        manifest = manifest_text(files, options)
+        if _read(out_dir / MANIFEST) != manifest:  # same files, but no (or an old) record of them
+            write_text_atomic(out_dir / MANIFEST, manifest, overwrite=True)
+        return result
+    edited = [c.path for c in result.changed if c.edited]
+    if edited and not options.force:
+        raise WorkspaceConflictError(result, edited)
+    removed = [c.path for c in result.changed if c.status == "removed"]
+    _write(out_dir, files, removed, options)
+    return GenerateResult(out_dir, options.format, changes, written=True, notes=notes)
+
+
+def _write(out_dir: Path, files: dict[str, str], removed: list[str], options: Options) -> None:
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.mlfargate-", dir=parent))
+    try:
+        everything = {**files, MANIFEST: manifest_text(files, options)}
+        for name, text in everything.items():
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        check_rendered(tmp, files)
+        if not out_dir.exists():
+            os.rename(tmp, out_dir)  # the whole workspace appears at once
+            return
+        for name in [*files, MANIFEST]:  # the manifest last: it vouches for the files before it
+            target = out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / name, target)
+        for name in removed:
+            (out_dir / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
