@@ -1,0 +1,97 @@
+"""Translation of Terraform's real error texts into one-line MlfargateErrors.
+
+Texts are copied from real output: the lock text from Terraform itself (see test_runner's lock test
+for the live one), the AWS provider's credential texts from public issues (cited per case)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlfargate import engine as engine_mod
+from mlfargate import runner
+
+LOCK = """Error acquiring the state lock
+
+Error message: resource temporarily unavailable
+Lock Info:
+  ID:        0f4a5c2e-9d0b-1f6e-2c41-7d3b1a2b9e11
+  Path:      terraform.tfstate
+  Operation: OperationTypeApply
+  Who:       ops@build-7
+  Version:   1.11.4
+  Created:   2026-01-12 10:01:02.123 +0000 UTC
+  Info:
+
+Terraform acquires a state lock to protect the state from being written
+by multiple users at the same time."""
+
+# hashicorp/terraform-provider-aws v3/v4 (e.g. RhinoSecurityLabs/cloudgoat#108, aws-quickstart/terraform-aws-vpc#6)
+NO_CREDS_V4 = """error configuring Terraform AWS Provider: no valid credential sources for Terraform AWS Provider found.
+
+Please see https://registry.terraform.io/providers/hashicorp/aws
+for more information about providing credentials.
+
+Error: NoCredentialProviders: no valid providers in chain. Deprecated."""
+# hashicorp/terraform#27046 (older provider)
+NO_CREDS_OLD = "No valid credential sources found for AWS Provider."
+# aws-sdk-go-v2 SSO refresh failure (turbot/steampipe-plugin-aws#2398 shows the SDK's text)
+SSO_EXPIRED = (
+    "operation error STS: GetCallerIdentity, get identity: get credentials: failed to refresh cached "
+    "credentials, refresh cached SSO token failed, unable to refresh SSO token, operation error SSO OIDC: "
+    "CreateToken, https response error StatusCode: 400, RequestID: 06215636, InvalidGrantException:"
+)
+# gruntwork-io/terragrunt#2604 (aws-sdk-go v1 provider versions)
+SSO_INVALID = "SSOProviderInvalidToken: the SSO session has expired or is invalid"
+EXPIRED_TOKEN = "ExpiredToken: The security token included in the request is expired"
+
+
+def test_lock_names_holder_and_unlock_id() -> None:
+    error = runner.translate_error(LOCK)
+    assert isinstance(error, runner.StateLockedError)
+    assert str(error) == (
+        "state is locked by ops@build-7, running OperationTypeApply, since 2026-01-12 10:01:02.123 +0000 UTC: "
+        "wait for it to finish and retry; if that run is dead, "
+        "`terraform force-unlock 0f4a5c2e-9d0b-1f6e-2c41-7d3b1a2b9e11` in the workspace"
+    )
+
+
+@pytest.mark.parametrize("text", [NO_CREDS_V4, NO_CREDS_OLD])
+def test_missing_credentials(text: str) -> None:
+    error = runner.translate_error(text)
+    assert isinstance(error, runner.CredentialsError)
+    assert str(error).startswith("no AWS credentials found: set AWS_PROFILE")
+
+
+@pytest.mark.parametrize("text", [SSO_EXPIRED, SSO_INVALID])
+def test_expired_sso(text: str) -> None:
+    error = runner.translate_error(text)
+    assert isinstance(error, runner.CredentialsError)
+    assert "aws sso login" in str(error) and "expired" in str(error)
+
+
+def test_expired_session_token() -> None:
+    error = runner.translate_error(EXPIRED_TOKEN)
+    assert isinstance(error, runner.CredentialsError) and "session token has expired" in str(error)
+
+
+def test_unknown_errors_are_not_translated() -> None:
+    assert (
+        runner.translate_error('Error: Unsupported argument\n\nAn argument named "x" is not expected here.')
+        is None
+    )
+
+
+def test_untranslated_failure_keeps_terraforms_first_error(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "main.tf").write_text('resource "terraform_data" "a" {\n  nope = 1\n}\n')
+    runner.init(embedded, tmp_path)
+    with pytest.raises(runner.TerraformError) as exc:
+        runner.plan(embedded, tmp_path)
+    assert str(exc.value).startswith("terraform plan failed: Unsupported argument:")
+
+
+def test_named_engine_missing_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(engine_mod.EngineError, match="no such executable"):
+        engine_mod.select("/nonexistent/terraform")
+    monkeypatch.setenv("MLFARGATE_TERRAFORM", "embedded")
+    assert engine_mod.select().source == "MLFARGATE_TERRAFORM"
+    assert engine_mod.select("embedded").kind == "embedded"
