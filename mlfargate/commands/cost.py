@@ -1,0 +1,86 @@
+"""``mlfargate cost SPEC [--json]``: monthly floor and ceiling, line by line, with the prices' source and date."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlfargate.commands._common import Subparsers, emit_json, out
+from mlfargate.spec import DEFAULT_FILE
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
+    """Plain-text columns; ``right`` lists the columns to right-align (numbers)."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(
+            str(c).rjust(w) if i in right else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ).rstrip()
+
+    return [fmt(headers), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
+
+
+def money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def qty(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlfargate import cost, pricing
+    from mlfargate.rules import load_valid
+
+    spec = load_valid(Path(args.spec))
+    book = pricing.load(spec.aws.region, use_cache=not args.bundled)
+    est = cost.estimate(spec, book)
+    if args.json:
+        emit_json(est.to_json())
+        return 0
+    out(
+        f"{spec.prefix} in {est.region}: monthly {est.currency} {money(est.monthly_floor)} (floor) .. "
+        f"{money(est.monthly_ceiling)} (ceiling)"
+    )
+    out(f"prices: {est.price_source}, dated {est.price_date}")
+    out()
+    rows = [
+        [
+            line.item,
+            f"{line.unit_price:.6g}" + ("*" if line.price.estimate else ""),
+            line.unit,
+            qty(line.floor_quantity),
+            qty(line.ceiling_quantity),
+            money(line.monthly_floor),
+            money(line.monthly_ceiling),
+        ]
+        for line in est.lines
+    ]
+    rows.append(["total", "", "", "", "", money(est.monthly_floor), money(est.monthly_ceiling)])
+    headers = ["item", "unit price", "unit", "floor qty/mo", "ceiling qty/mo", "floor/mo", "ceiling/mo"]
+    for text in table(headers, rows, right=(1, 3, 4, 5, 6)):
+        out(text)
+    if any(line.price.estimate for line in est.lines):
+        out("* estimated price, not an observed one (see assumptions)")
+    out()
+    out("assumptions:")
+    for item in est.assumptions:
+        out(f"  - {item}")
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "cost", help="estimate the monthly cost of a spec (floor and ceiling, Spot and schedules)"
+    )
+    p.add_argument("spec", nargs="?", default=DEFAULT_FILE, help=f"spec file (default {DEFAULT_FILE})")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument(
+        "--bundled",
+        action="store_true",
+        help="use the bundled price snapshot even if a refreshed cache exists",
+    )
+    p.set_defaults(handler=run)

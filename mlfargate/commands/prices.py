@@ -1,0 +1,95 @@
+"""``mlfargate prices refresh [--region R]`` and ``mlfargate prices show``: the price book and its cache."""
+
+from __future__ import annotations
+
+import argparse
+
+from mlfargate.commands._common import Subparsers, emit_json, out
+
+DEFAULT_REGION = "us-east-1"
+
+
+def refresh(args: argparse.Namespace) -> int:
+    from mlfargate import pricing
+
+    result = pricing.refresh(args.region, profile=args.profile)
+    data = {
+        "region": result.region,
+        "cache": str(result.path),
+        "date": result.date,
+        "from_price_list": result.from_price_list,
+        "from_spot_history": result.from_spot_history,
+        "kept_bundled": result.kept_bundled,
+    }
+    if args.json:
+        emit_json(data)
+        return 0
+    out(f"wrote {result.path} ({result.region}, {result.date})")
+    out(f"  {len(result.from_price_list)} price(s) from the AWS Price List API")
+    out(
+        f"  {len(result.from_spot_history)} Spot price(s): median of 7 days of EC2 Spot price history across AZs"
+    )
+    if result.kept_bundled:
+        out(
+            f"  {len(result.kept_bundled)} price(s) not returned by AWS keep the bundled snapshot "
+            f"({pricing.bundled_date()}): {', '.join(result.kept_bundled)}"
+        )
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    from mlfargate import pricing
+
+    regions = [args.region] if args.region else sorted({*pricing.bundled_regions(), *_cached_regions()})
+    rows = []
+    for region in regions:
+        path = pricing.cache_path(region)
+        book = pricing.load(region) if path.is_file() or region in pricing.bundled_regions() else None
+        rows.append(
+            {
+                "region": region,
+                "cache": str(path),
+                "cached": path.is_file(),
+                "in_use": None if book is None else book.source,
+                "date": None if book is None else book.date,
+            }
+        )
+    data = {"cache_dir": str(pricing.cache_dir()), "bundled_date": pricing.bundled_date(), "regions": rows}
+    if args.json:
+        emit_json(data)
+        return 0
+    out(f"cache directory: {data['cache_dir']} (set {pricing.CACHE_ENV} to move it)")
+    out(f"bundled snapshot: {pricing.BUNDLED_FILE}, dated {data['bundled_date']}")
+    for row in rows:
+        out(
+            f"  {row['region']}: {row['in_use'] or 'no prices'}"
+            + (f", dated {row['date']}" if row["date"] else "")
+        )
+    return 0
+
+
+def _cached_regions() -> list[str]:
+    from mlfargate import pricing
+
+    folder = pricing.cache_dir()
+    if not folder.is_dir():
+        return []
+    return [p.stem.removeprefix("prices-") for p in folder.glob("prices-*.yaml")]
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "prices", help="refresh the local price cache from AWS, or show where prices come from"
+    )
+    verbs = p.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
+    r = verbs.add_parser(
+        "refresh", help="read the AWS Price List API and EC2 Spot price history into the cache"
+    )
+    r.add_argument("--region", default=DEFAULT_REGION, help=f"AWS region to price (default {DEFAULT_REGION})")
+    r.add_argument("--profile", default=None, help="named AWS CLI profile")
+    r.add_argument("--json", action="store_true", help="print a JSON object")
+    r.set_defaults(handler=refresh)
+    s = verbs.add_parser("show", help="where the cache lives and which price book each region uses")
+    s.add_argument("--region", default=None, help="one region (default: every bundled or cached region)")
+    s.add_argument("--json", action="store_true", help="print a JSON object")
+    s.set_defaults(handler=show)

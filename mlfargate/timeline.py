@@ -1,0 +1,160 @@
+"""The weekly capacity timeline: 168 hourly slots of (min, max) task bounds.
+
+Built from ``scaling.min_tasks/max_tasks`` and the scheduled actions (see docs/cost-model.md):
+
+- Every schedule's cron is evaluated in its time zone over the reference week, Monday
+  2026-01-12 00:00 UTC to Monday 2026-01-19 00:00 UTC (no DST change in any IANA zone we test;
+  :func:`dst_changes` checks the zones a spec uses and the estimate says so if one changes).
+- An action sets the bounds it names and leaves the other as it was; it holds until the next action
+  of any schedule. The week wraps: the state at week start is the state left by the last actions of
+  the week (found by replaying the week until its end state repeats).
+- Actions at the same instant apply in the order the schedules are listed in the spec (AWS documents
+  no order); the later one wins for the bounds it sets.
+- An action that would leave min > max is not applied (the bounds stay as they were) and is
+  reported. AWS's scheduled-scaling docs say to set both bounds so that this cannot happen; they do
+  not say what a run that breaks it does, so we model it as a failed run.
+- Slot h covers [h:00, h+1:00) of the week; its bounds are the largest min and the largest max in
+  force at any moment of that hour (an action at 07:30 counts for the 07:00 slot: errs high).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mlfargate import cron
+from mlfargate.spec import Schedule
+
+#: Monday 00:00 UTC of the reference week (mid-January: no DST change in the zones we test).
+REFERENCE_WEEK_START = datetime(2026, 1, 12, tzinfo=UTC)
+HOURS_PER_WEEK = 168
+MAX_PASSES = 16
+
+Bounds = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Action:
+    at: datetime
+    schedule: str
+    order: int
+    min_tasks: int | None
+    max_tasks: int | None
+
+
+@dataclass(frozen=True)
+class Event:
+    """What one action did in the (final) replay of the week."""
+
+    action: Action
+    before: Bounds
+    after: Bounds
+    applied: bool
+
+
+@dataclass(frozen=True)
+class Timeline:
+    week_start: datetime
+    slots: tuple[Bounds, ...]
+    events: tuple[Event, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def min_task_hours(self) -> int:
+        return sum(lo for lo, _ in self.slots)
+
+    @property
+    def max_task_hours(self) -> int:
+        return sum(hi for _, hi in self.slots)
+
+
+def week_actions(schedules: Sequence[Schedule], week_start: datetime = REFERENCE_WEEK_START) -> list[Action]:
+    """Every firing of every schedule inside the week, in the order they apply."""
+    end = week_start + timedelta(hours=HOURS_PER_WEEK)
+    actions = [
+        Action(at=at, schedule=s.name, order=i, min_tasks=s.min_tasks, max_tasks=s.max_tasks)
+        for i, s in enumerate(schedules)
+        for at in cron.parse(s.cron).fire_times(s.timezone, week_start, end)
+    ]
+    return sorted(actions, key=lambda a: (a.at, a.order))
+
+
+def apply(state: Bounds, action: Action) -> tuple[Bounds, bool]:
+    lo = state[0] if action.min_tasks is None else action.min_tasks
+    hi = state[1] if action.max_tasks is None else action.max_tasks
+    if lo > hi:
+        return state, False
+    return (lo, hi), True
+
+
+def _replay(start: Bounds, actions: Sequence[Action]) -> tuple[Bounds, list[Event]]:
+    state = start
+    events = []
+    for action in actions:
+        after, applied = apply(state, action)
+        events.append(Event(action=action, before=state, after=after, applied=applied))
+        state = after
+    return state, events
+
+
+def dst_changes(zones: Sequence[str], week_start: datetime = REFERENCE_WEEK_START) -> list[str]:
+    """Zones whose UTC offset changes inside the week (each hour checked)."""
+    changed = []
+    for name in sorted(set(zones)):
+        zone = ZoneInfo(name)
+        offsets = {
+            (week_start + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(HOURS_PER_WEEK + 1)
+        }
+        if len(offsets) > 1:
+            changed.append(name)
+    return changed
+
+
+def build(
+    min_tasks: int,
+    max_tasks: int,
+    schedules: Sequence[Schedule] = (),
+    week_start: datetime = REFERENCE_WEEK_START,
+) -> Timeline:
+    actions = week_actions(schedules, week_start)
+    notes: list[str] = []
+    start: Bounds = (min_tasks, max_tasks)
+    for _ in range(MAX_PASSES):
+        end, _events = _replay(start, actions)
+        if end == start:
+            break
+        start = end
+    else:
+        notes.append(f"the schedules do not settle into a weekly cycle; the week starts at {start}")
+    _end, events = _replay(start, actions)
+    for ev in events:
+        if not ev.applied:
+            a = ev.action
+            lo = a.min_tasks if a.min_tasks is not None else ev.before[0]
+            hi = a.max_tasks if a.max_tasks is not None else ev.before[1]
+            want = f"min {lo}, max {hi}"
+            notes.append(
+                f"schedule '{a.schedule}' at {a.at:%a %H:%M} UTC would set {want} (min above max); "
+                f"modelled as a failed action: bounds stay min {ev.before[0]}, max {ev.before[1]}"
+            )
+    slots: list[Bounds] = []
+    state = start
+    i = 0
+    for hour in range(HOURS_PER_WEEK):
+        slot_start = week_start + timedelta(hours=hour)
+        slot_end = slot_start + timedelta(hours=1)
+        while i < len(events) and events[i].action.at <= slot_start:  # on the hour: holds all the hour
+            state = events[i].after
+            i += 1
+        lo, hi = state
+        while i < len(events) and events[i].action.at < slot_end:
+            state = events[i].after
+            lo, hi = max(lo, state[0]), max(hi, state[1])
+            i += 1
+        slots.append((lo, hi))
+    changed = dst_changes([s.timezone for s in schedules], week_start)
+    if changed:
+        notes.append(f"time zone(s) {', '.join(changed)} change UTC offset inside the reference week")
+    return Timeline(week_start=week_start, slots=tuple(slots), events=tuple(events), notes=tuple(notes))
