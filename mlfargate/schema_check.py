@@ -132,7 +132,10 @@ def extract_schema(assembly: dict[str, Any], provider: str, provider_version: st
     data_sources: dict[str, str] = {}
     for fqn, spec in types.items():
         base = spec.get("base")
-        if spec.get("kind") != "class" or base not in ("cdktn.TerraformResource", "cdktn.TerraformDataSource"):
+        if spec.get("kind") != "class" or base not in (
+            "cdktn.TerraformResource",
+            "cdktn.TerraformDataSource",
+        ):
             continue
         link = _DOC_LINK.search(spec.get("docs", {}).get("summary", ""))
         params = spec.get("initializer", {}).get("parameters", [])
@@ -169,7 +172,9 @@ def extract_from_installed_package() -> dict[str, Any]:
         assembly = json.load(member)
         package_json = json.load(pkg)
     provider = package_json.get("cdktn", package_json.get("cdktf", {})).get("provider", {})
-    return extract_schema(assembly, provider.get("name", "registry.terraform.io/hashicorp/aws"), provider.get("version", ""))
+    return extract_schema(
+        assembly, provider.get("name", "registry.terraform.io/hashicorp/aws"), provider.get("version", "")
+    )
 
 
 def write_schema(schema: dict[str, Any], path: Path) -> None:
@@ -270,7 +275,9 @@ class _FileChecker:
         self.report.blocks_checked += 1
         if rtype not in table:
             what = "resource type" if kind == "resource" else "data source"
-            self.issue(line, address, f"unknown {what} {rtype!r} in hashicorp/aws {self.schema['provider_version']}")
+            self.issue(
+                line, address, f"unknown {what} {rtype!r} in hashicorp/aws {self.schema['provider_version']}"
+            )
             return
         self.check_body(table[rtype], body, address, line, _META_ARGS)
 
@@ -296,7 +303,9 @@ class _FileChecker:
             as_block = form == "{" if form else _is_block_list(value)
             if key in nested:
                 if not as_block:
-                    self.issue(key_line, address, f'"{key}" is a block: write `{key} {{ ... }}`, not `{key} = ...`')
+                    self.issue(
+                        key_line, address, f'"{key}" is a block: write `{key} {{ ... }}`, not `{key} = ...`'
+                    )
                     continue
                 for item in value:
                     self.check_body(nested[key][1], item, f"{address}.{key}", key_line, set())
@@ -318,11 +327,17 @@ class _FileChecker:
     ) -> str:
         dyn_line = self._dynamic_line(line, label)
         if label not in nested:
-            self.issue(dyn_line, address, f'dynamic block "{label}": no such block{_suggest(label, {}, nested)}')
+            self.issue(
+                dyn_line, address, f'dynamic block "{label}": no such block{_suggest(label, {}, nested)}'
+            )
             return label
         for key in dyn:
             if key not in _HCL2_MARKERS and key not in _DYNAMIC_ARGS:
-                self.issue(dyn_line, address, f'dynamic "{label}": unexpected "{key}" (allowed: for_each, iterator, labels, content)')
+                self.issue(
+                    dyn_line,
+                    address,
+                    f'dynamic "{label}": unexpected "{key}" (allowed: for_each, iterator, labels, content)',
+                )
         contents = dyn.get("content")
         if not _is_block_list(contents):
             self.issue(dyn_line, address, f'dynamic "{label}": missing its content block')

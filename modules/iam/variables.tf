@@ -1,0 +1,71 @@
+variable "name" {
+  description = "Deployment prefix `<app>-<environment>`; every resource name starts with it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*$", var.name)) && length(var.name) <= 28
+    error_message = "name must be lower-case letters, digits and hyphens, start with a letter, and be at most 28 characters (so that \"<name>-alb\" fits the 32-character ALB name limit)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "capacity" {
+  description = "Capacity kind: fargate, ec2 (also creates the GPU host instance role/profile) or managed_instances (also the infrastructure role)."
+  type        = string
+
+  validation {
+    condition     = contains(["fargate", "ec2", "managed_instances"], var.capacity)
+    error_message = "capacity must be one of: fargate, ec2, managed_instances."
+  }
+}
+
+variable "model_s3_uri" {
+  description = "s3://bucket/prefix/ the task role may read (GetObject under the prefix, ListBucket limited to it); null grants no S3 access."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_s3_uri == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", var.model_s3_uri))
+    error_message = "model_s3_uri must look like s3://bucket/prefix/ (a valid bucket name, optional prefix)."
+  }
+}
+
+variable "model_kms_key_arn" {
+  description = "KMS key that encrypts the model objects (SSE-KMS); null when the bucket uses SSE-S3."
+  type        = string
+  default     = null
+}
+
+variable "ecr_repository_arns" {
+  description = "ECR repositories the execution role may pull from."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_group_name" {
+  description = "Name of the task log group the execution role writes to (the ecs-service module uses /ecs/<name>)."
+  type        = string
+  default     = null
+}
+
+variable "secret_arns" {
+  description = "Secrets Manager secret ARNs and SSM parameter ARNs the execution role may read to inject container secrets."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.secret_arns : can(regex("^arn:aws[a-z-]*:(secretsmanager|ssm):", a))])
+    error_message = "secret_arns must be Secrets Manager or SSM Parameter Store ARNs."
+  }
+}
+
+variable "secret_kms_key_arns" {
+  description = "Customer managed KMS keys that encrypt those secrets (kms:Decrypt for the execution role)."
+  type        = list(string)
+  default     = []
+}
