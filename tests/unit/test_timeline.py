@@ -1,0 +1,182 @@
+"""The weekly (min, max) timeline against hand-worked schedules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mlfargate import timeline
+from mlfargate.spec import Schedule
+
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+def slot(day: int, hour: int) -> int:
+    return day * 24 + hour
+
+
+def sched(name: str, cron: str, tz: str = "UTC", lo: int | None = None, hi: int | None = None) -> Schedule:
+    return Schedule(name=name, cron=cron, timezone=tz, min_tasks=lo, max_tasks=hi)
+
+
+ZONES_USED = ["UTC", "America/New_York", "Europe/Dublin", "Australia/Sydney", "Asia/Kolkata"]
+
+
+def test_reference_week_is_a_monday_without_dst_changes() -> None:
+    start = timeline.REFERENCE_WEEK_START
+    assert start.weekday() == 0 and (start.hour, start.minute) == (0, 0) and start.tzinfo == UTC
+    assert timeline.dst_changes(ZONES_USED) == []
+
+
+def test_dst_check_sees_a_change() -> None:
+    # US DST started Sunday 2026-03-08: the week from Monday 2026-03-02 contains it.
+    assert timeline.dst_changes(["America/New_York", "UTC"], datetime(2026, 3, 2, tzinfo=UTC)) == [
+        "America/New_York"
+    ]
+
+
+def test_no_schedules_every_slot_holds_the_scaling_bounds() -> None:
+    tl = timeline.build(1, 4)
+    assert tl.slots == ((1, 4),) * 168
+    assert (tl.min_task_hours, tl.max_task_hours) == (168, 672)
+
+
+def test_seed_guide_night_and_morning_schedules_in_utc() -> None:
+    # Seed guide section 10: night 22:00 -> (0, 1), morning 08:00 -> (2, 10); scaling 1..10.
+    tl = timeline.build(
+        1,
+        10,
+        [
+            sched("night", "cron(0 22 * * ? *)", lo=0, hi=1),
+            sched("morning", "cron(0 8 * * ? *)", lo=2, hi=10),
+        ],
+    )
+    for day in range(7):
+        for hour in range(24):
+            expected = (2, 10) if 8 <= hour < 22 else (0, 1)
+            assert tl.slots[slot(day, hour)] == expected, (day, hour)
+    # Monday 00:00 wraps to Sunday 22:00's night action, not the spec's 1..10.
+    assert tl.slots[0] == (0, 1)
+    assert (tl.min_task_hours, tl.max_task_hours) == (7 * 14 * 2, 7 * (14 * 10 + 10 * 1))
+
+
+def test_new_york_business_hours_use_standard_time_in_january() -> None:
+    # 07:00 and 22:00 in New York are 12:00 and 03:00 UTC in January (EST, UTC-5).
+    tl = timeline.build(
+        1,
+        8,
+        [
+            sched("night", "cron(0 22 * * ? *)", "America/New_York", 0, 1),
+            sched("workday", "cron(0 7 ? * MON-FRI *)", "America/New_York", 2, 8),
+        ],
+    )
+    assert tl.slots[slot(MON, 11)] == (0, 1)
+    assert tl.slots[slot(MON, 12)] == (2, 8)
+    assert tl.slots[slot(TUE, 2)] == (2, 8)  # Monday 21:00 in New York
+    assert tl.slots[slot(TUE, 3)] == (0, 1)
+    # Saturday 07:00 New York has no workday action: the weekend stays at night bounds.
+    assert all(tl.slots[slot(SAT, h)] == (0, 1) for h in range(3, 24))
+    assert sum(1 for s in tl.slots if s == (2, 8)) == 5 * 15
+
+
+def test_southern_hemisphere_zone_in_its_summer_time() -> None:
+    # Sydney is on daylight time (AEDT, UTC+11) in January: Monday 09:00 there is Sunday 22:00 UTC.
+    tl = timeline.build(1, 2, [sched("peak", "cron(0 9 ? * MON *)", "Australia/Sydney", 3, 5)])
+    assert tl.events[0].action.at == datetime(2026, 1, 18, 22, 0, tzinfo=UTC)
+    # The only action: it holds all week, wrapping from Sunday 22:00 back to Monday 00:00.
+    assert set(tl.slots) == {(3, 5)}
+
+
+def test_half_hour_offset_zone_and_minutes_past_the_hour_count_for_the_whole_slot() -> None:
+    # Kolkata is UTC+5:30: 13:00 there is 07:30 UTC; 16:00 there is 10:30 UTC.
+    tl = timeline.build(
+        1,
+        2,
+        [
+            sched("up", "cron(0 13 ? * MON *)", "Asia/Kolkata", 4, 8),
+            sched("down", "cron(0 16 ? * MON *)", "Asia/Kolkata", 1, 2),
+        ],
+    )
+    assert tl.slots[slot(MON, 6)] == (1, 2)
+    assert tl.slots[slot(MON, 7)] == (4, 8)  # up at 07:30: the larger bounds for the whole hour
+    assert tl.slots[slot(MON, 10)] == (4, 8)  # down at 10:30: still up for the first half
+    assert tl.slots[slot(MON, 11)] == (1, 2)
+
+
+def test_schedule_that_only_sets_max_keeps_min() -> None:
+    tl = timeline.build(
+        2,
+        10,
+        [
+            sched("weekend", "cron(0 0 ? * SAT *)", hi=4),
+            sched("weekday", "cron(0 0 ? * MON *)", hi=10),
+        ],
+    )
+    assert all(tl.slots[slot(d, h)] == (2, 10) for d in range(MON, SAT) for h in range(24))
+    assert all(tl.slots[slot(d, h)] == (2, 4) for d in (SAT, SUN) for h in range(24))
+
+
+def test_lone_max_only_action_wraps_to_the_week_start() -> None:
+    tl = timeline.build(1, 10, [sched("evening", "cron(0 20 ? * SUN *)", hi=3)])
+    assert set(tl.slots) == {(1, 3)}
+
+
+def test_overlapping_actions_at_the_same_minute_apply_in_spec_order() -> None:
+    a = sched("a", "cron(0 12 ? * WED *)", lo=1, hi=3)
+    b = sched("b", "cron(0 12 ? * WED *)", lo=5, hi=6)
+    reset = sched("reset", "cron(0 0 ? * MON *)", lo=2, hi=4)
+    assert timeline.build(2, 4, [reset, a, b]).slots[slot(WED, 12)] == (5, 6)
+    assert timeline.build(2, 4, [reset, b, a]).slots[slot(WED, 12)] == (1, 3)
+    # Both actions ran, in that order.
+    events = [e for e in timeline.build(2, 4, [reset, a, b]).events if e.action.at.weekday() == WED]
+    assert [e.action.schedule for e in events] == ["a", "b"]
+
+
+def test_action_leaving_min_above_max_is_not_applied_and_is_reported() -> None:
+    # Spec bounds 1..10 with a weekly "narrow" to max 3 on Friday and a min-only "surge" to 6 on Tuesday.
+    # From the deployed 1..10, surge gives 6..10; Friday's max 3 would leave min 6 > max 3: it fails, and
+    # the week settles into 6..10 everywhere (the cycle reached from the spec's bounds).
+    tl = timeline.build(
+        1,
+        10,
+        [
+            sched("surge", "cron(0 0 ? * TUE *)", lo=6),
+            sched("narrow", "cron(0 0 ? * FRI *)", hi=3),
+        ],
+    )
+    assert set(tl.slots) == {(6, 10)}
+    failed = [e for e in tl.events if not e.applied]
+    assert [e.action.schedule for e in failed] == ["narrow"]
+    assert failed[0].before == failed[0].after == (6, 10)
+    assert any("narrow" in note and "failed action" in note for note in tl.notes)
+
+
+def test_max_only_action_below_the_current_min_fails_while_a_full_action_applies() -> None:
+    tl = timeline.build(
+        1,
+        10,
+        [
+            sched("surge", "cron(0 0 ? * TUE *)", lo=6, hi=10),
+            sched("narrow", "cron(0 0 ? * FRI *)", hi=3),
+            sched("calm", "cron(0 0 ? * SAT *)", lo=1, hi=3),
+        ],
+    )
+    assert tl.slots[slot(MON, 5)] == (1, 3)  # wrapped from Saturday's calm
+    assert tl.slots[slot(TUE, 5)] == (6, 10)
+    assert tl.slots[slot(FRI, 5)] == (6, 10)  # narrow failed: min 6 > max 3
+    assert tl.slots[slot(SAT, 5)] == (1, 3)
+    assert [e.action.schedule for e in tl.events if not e.applied] == ["narrow"]
+
+
+def test_apply_sets_only_named_bounds() -> None:
+    action = timeline.Action(datetime(2026, 1, 12, tzinfo=UTC), "x", 0, None, 7)
+    assert timeline.apply((2, 4), action) == ((2, 7), True)
+    lower = timeline.Action(datetime(2026, 1, 12, tzinfo=UTC), "y", 0, None, 1)
+    assert timeline.apply((2, 4), lower) == ((2, 4), False)
+
+
+@pytest.mark.parametrize("cron_text", ["cron(0 0 1 JUL ? *)", "cron(0 0 ? * MON 2030)"])
+def test_actions_that_never_fire_in_the_reference_week_change_nothing(cron_text: str) -> None:
+    tl = timeline.build(1, 3, [sched("rare", cron_text, lo=0, hi=0)])
+    assert tl.events == () and set(tl.slots) == {(1, 3)}
