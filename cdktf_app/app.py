@@ -19,7 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cdktn import App, S3Backend, TerraformHclModule, TerraformOutput, TerraformStack, TerraformVariable
+from cdktn import (
+    App,
+    S3Backend,
+    TerraformDataSource,
+    TerraformHclModule,
+    TerraformOutput,
+    TerraformStack,
+    TerraformVariable,
+    Token,
+)
 
 from mlfargate import render
 from mlfargate.errors import MlfargateError
@@ -28,6 +37,7 @@ from mlfargate.workspace import CDKTF_OUT, CDKTF_TARGET_VERSIONS
 
 _MODULE_REF = re.compile(r"^module\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 _VAR_REF = re.compile(r"^var\.([A-Za-z_][A-Za-z0-9_]*)$")
+_DATA_REF = re.compile(r"^data\.([a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 class _Refs:
@@ -36,10 +46,17 @@ class _Refs:
     def __init__(self) -> None:
         self.modules: dict[str, TerraformHclModule] = {}
         self.variables: dict[str, TerraformVariable] = {}
+        self.data: dict[tuple[str, str], TerraformDataSource] = {}
 
     def value(self, value: render.Value) -> Any:
         if isinstance(value, render.Ref):
             return self.ref(value.expr)
+        if isinstance(value, render.Template):
+            # Tokens inside a Python string resolve to the same "${...}" template the HCL quotes.
+            return "".join(
+                render.json_value(p) if isinstance(p, str) else Token.as_string(self.ref(p.expr))
+                for p in value.parts
+            )
         if isinstance(value, list):
             return [self.value(v) for v in value]
         if isinstance(value, dict):
@@ -50,7 +67,9 @@ class _Refs:
         if match := _MODULE_REF.match(expr):
             return self.modules[match[1]].interpolation_for_output(match[2])
         if match := _VAR_REF.match(expr):
-            return self.variables[match[1]].value
+            return self.variables[match[1]].string_value
+        if match := _DATA_REF.match(expr):
+            return self.data[(match[1], match[2])].get_string_attribute(match[3])
         raise ValueError(f"no construct for the expression {expr!r}")
 
 
@@ -58,16 +77,22 @@ def build_stack(app: App, ws: render.WorkspacePlan) -> TerraformStack:
     stack = TerraformStack(app, ws.spec.prefix)
     refs = _Refs()
     for var in ws.variables:
-        default = ws.tfvars.get(var.name)
-        # cdk.tf.json has no terraform.tfvars: the spec's values become the variables' defaults.
+        value = ws.tfvars.get(var.name)
+        if value is not None:
+            default = refs.value(
+                value
+            )  # cdk.tf.json has no terraform.tfvars: the spec's value is the default
+        else:
+            default = Token.null_value() if var.nullable_default else None
         refs.variables[var.name] = TerraformVariable(
-            stack,
-            var.name,
-            type=var.type,
-            description=var.description,
-            default=refs.value(default) if default is not None else None,
-            nullable=True if var.nullable_default else None,
+            stack, var.name, type=var.type, description=var.description, default=default
         )
+    for data in ws.data_sources:
+        # No provider bindings: a generic data source with its arguments as overrides.
+        source = TerraformDataSource(stack, data.name, terraform_resource_type=data.type)
+        for key, value in data.inputs.items():
+            source.add_override(key, refs.value(value))
+        refs.data[(data.type, data.name)] = source
     for call in ws.modules:
         refs.modules[call.name] = TerraformHclModule(
             stack,

@@ -54,8 +54,19 @@ class Ref:
     expr: str
 
 
-#: A module argument: literals, references, and lists / objects of them.
-Value = None | bool | int | float | str | Ref | list["Value"] | dict[str, "Value"]
+@dataclass(frozen=True)
+class Template:
+    """A string with references in it, e.g. ``"${module.ecr.repository_url}:${var.image_tag}"``."""
+
+    parts: tuple[str | Ref, ...]
+
+    def text(self) -> str:
+        """The template as Terraform writes it in HCL quotes and in JSON strings alike."""
+        return "".join(_template_escape(p) if isinstance(p, str) else "${" + p.expr + "}" for p in self.parts)
+
+
+#: A module argument: literals, references, templates, and lists / objects of them.
+Value = None | bool | int | float | str | Ref | Template | list["Value"] | dict[str, "Value"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,18 @@ class ModuleSource:
     kind: Literal["local", "git"]
     base: str  # local: path to the modules/ directory (relative to the workspace, or absolute); git: repo URL
     ref: str | None = None
+
+    def waivers(self) -> tuple[tuple[str, str], ...]:
+        """checkov's module-source checks (CKV_TF_1: commit hash, CKV_TF_2: version tag) and why the
+        one this source cannot meet is waived."""
+        if self.kind == "local":
+            reason = (
+                "local module of this repository, reviewed and versioned in the same commit as the workspace"
+            )
+            return (("CKV_TF_1", reason), ("CKV_TF_2", reason))
+        if self.ref and re.fullmatch(r"[0-9a-f]{40}", self.ref):
+            return (("CKV_TF_2", "pinned to a commit hash (CKV_TF_1), stricter than a version tag"),)
+        return (("CKV_TF_1", f"pinned to the release tag {self.ref} of the modules repository"),)
 
     def for_module(self, module: str) -> str:
         if self.kind == "local":
@@ -84,6 +107,17 @@ class ModuleCall:
     source: str
     inputs: dict[str, Value]
     comment: str
+    waivers: tuple[tuple[str, str], ...] = ()  # (checkov check id, reason), written inside the block
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A read-only lookup in main.tf, used only where no module can serve (an existing VPC's CIDR)."""
+
+    type: str
+    name: str
+    inputs: dict[str, Value]
+    comment: str
 
 
 @dataclass(frozen=True)
@@ -97,7 +131,7 @@ class Variable:
 @dataclass(frozen=True)
 class Output:
     name: str
-    value: Ref
+    value: Ref | Template
     description: str
 
 
@@ -116,6 +150,7 @@ class WorkspacePlan:
     spec_text: str
     source: ModuleSource
     modules: list[ModuleCall]
+    data_sources: list[DataSource]
     variables: list[Variable]
     outputs: list[Output]
     tfvars: dict[str, Value]
@@ -186,7 +221,7 @@ def plan(
     spec: Spec, source: ModuleSource, *, spec_text: str, backend_bucket: str | None = None
 ) -> WorkspacePlan:
     modules = [
-        ModuleCall(name, module, source.for_module(module), inputs, comment)
+        ModuleCall(name, module, source.for_module(module), inputs, comment, source.waivers())
         for name, module, inputs, comment in module_calls(spec)
     ]
     notes = []
@@ -200,7 +235,8 @@ def plan(
         spec_text=spec_text,
         source=source,
         modules=modules,
-        variables=list(VARIABLES),
+        data_sources=data_sources(spec),
+        variables=variables(spec),
         outputs=outputs(spec),
         tfvars=tfvars(spec),
         backend=Backend(backend_bucket, f"mlfargate/{spec.prefix}/terraform.tfstate", spec.aws.region),
@@ -260,6 +296,8 @@ def hcl_value(value: Value, depth: int = 0) -> str:
         return hcl_string(value)
     if isinstance(value, Ref):
         return value.expr
+    if isinstance(value, Template):
+        return json.dumps(value.text(), ensure_ascii=False)
     if isinstance(value, list):
         if all(_is_scalar(v) for v in value):
             return "[" + ", ".join(hcl_value(v, depth) for v in value) + "]"
@@ -302,6 +340,8 @@ def json_value(value: Value) -> object:
     """One value as Terraform JSON syntax (what cdk.tf.json holds)."""
     if isinstance(value, Ref):
         return "${" + value.expr + "}"
+    if isinstance(value, Template):
+        return value.text()
     if isinstance(value, str):
         return _template_escape(value)
     if isinstance(value, float) and value.is_integer():
@@ -348,7 +388,7 @@ def render_hcl(workspace: WorkspacePlan) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 # Wiring: spec -> module calls. Mirrors modules/examples/ and the wiring section of modules/README.md.
 
-#: Root variables: only what differs between the operator's machine and CI (the provider's profile).
+#: Root variables: what may differ between runs without changing the spec.
 VARIABLES: tuple[Variable, ...] = (
     Variable("aws_region", "string", "AWS region of every resource (from the spec's aws.region)."),
     Variable(
@@ -358,40 +398,319 @@ VARIABLES: tuple[Variable, ...] = (
         nullable_default=True,
     ),
 )
+#: Extra root variable when the workspace creates the ECR repository (spec without service.image).
+IMAGE_TAG = Variable(
+    "image_tag",
+    "string",
+    "Tag of the image pushed to the ECR repository this workspace creates (tags are immutable).",
+)
+#: terraform.tfvars value of image_tag until the operator sets the tag they pushed.
+DEFAULT_IMAGE_TAG = "v1"
+#: Where the task logs go: the ecs-service module names its log group /ecs/<name>.
+LOG_GROUP_PREFIX = "/ecs/"
+#: An image in a private ECR repository: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest].
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)"
+)
 
 ModuleCallSpec = tuple[str, str, dict[str, Value], str]
+
+
+def variables(spec: Spec) -> list[Variable]:
+    return [*VARIABLES, IMAGE_TAG] if spec.service.image is None else list(VARIABLES)
 
 
 def tfvars(spec: Spec) -> dict[str, Value]:
     values: dict[str, Value] = {"aws_region": spec.aws.region}
     if spec.aws.profile:
         values["aws_profile"] = spec.aws.profile
+    if spec.service.image is None:
+        values["image_tag"] = DEFAULT_IMAGE_TAG
     return values
 
 
-def _m(name: str) -> str:
-    return f"module.{name}"
+def _out(module: str, output: str) -> Ref:
+    return Ref(f"module.{module}.{output}")
+
+
+def _compact(values: dict[str, Value]) -> dict[str, Value]:
+    """Leave out unset optional arguments: the module's default applies (the same in HCL and JSON)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class _Net:
+    """Where the network comes from: the network module, or the existing VPC the spec names."""
+
+    def __init__(self, spec: Spec) -> None:
+        net = spec.network
+        self.creates = net.creates_vpc
+        if self.creates:
+            self.vpc_id: Value = _out("network", "vpc_id")
+            self.vpc_cidr: Value = _out("network", "vpc_cidr")
+            self.public: Value = _out("network", "public_subnet_ids")
+            self.private: Value = _out("network", "private_subnet_ids")
+        else:
+            self.vpc_id = net.vpc_id
+            self.vpc_cidr = Ref("data.aws_vpc.existing.cidr_block")
+            self.public = list(net.public_subnet_ids or [])
+            self.private = list(net.private_subnet_ids or [])
+
+
+def data_sources(spec: Spec) -> list[DataSource]:
+    if spec.network.creates_vpc:
+        return []
+    return [
+        DataSource(
+            "aws_vpc",
+            "existing",
+            {"id": spec.network.vpc_id},
+            "The existing VPC's CIDR (the ALB may only send traffic there); no module looks it up.",
+        )
+    ]
+
+
+def ecr_repository_arns(spec: Spec) -> Value:
+    """What the execution role may pull: the repository this workspace creates, or the ECR repository
+    named by service.image (none for a public registry image)."""
+    image = spec.service.image
+    if image is None:
+        return [_out("ecr", "repository_arn")]
+    match = _ECR_IMAGE.match(image)
+    if not match:
+        return []
+    partition = "aws-cn" if ".amazonaws.com.cn/" in image else "aws"
+    return [f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"]
 
 
 def module_calls(spec: Spec) -> list[ModuleCallSpec]:
     """Every module call of the workspace, in dependency order, with its arguments."""
+    net = _Net(spec)
     calls: list[ModuleCallSpec] = []
-    calls.extend(_network(spec))
+    if net.creates:
+        calls.append(_network(spec))
+    if spec.service.image is None:
+        calls.append(("ecr", "ecr", {"name": spec.prefix}, "Image repository (immutable tags, scan on push)"))
+    calls.append(_iam(spec))
+    calls.append(_alb(spec, net))
+    calls.append(_cluster(spec))
+    if spec.compute.capacity != "fargate":
+        calls.append(_gpu_capacity(spec, net))
+    calls.append(_service(spec, net))
+    calls.append(_autoscaling(spec))
+    calls.append(_observability(spec))
     return calls
 
 
-def _network(spec: Spec) -> list[ModuleCallSpec]:
+def _network(spec: Spec) -> ModuleCallSpec:
     net = spec.network
-    if not net.creates_vpc:
-        return []
     inputs: dict[str, Value] = {
         "name": spec.prefix,
         "cidr": net.vpc_cidr,
         "az_count": net.az_count,
         "nat_gateways": net.nat,
     }
-    return [("network", "network", inputs, f"VPC {net.vpc_cidr}: {net.az_count} AZs, NAT {net.nat}")]
+    nat = {"none": "no NAT (VPC endpoints)", "single": "one NAT gateway", "per_az": "a NAT gateway per AZ"}
+    return ("network", "network", inputs, f"VPC {net.vpc_cidr} across {net.az_count} AZs, {nat[net.nat]}")
+
+
+def _iam(spec: Spec) -> ModuleCallSpec:
+    inputs = _compact(
+        {
+            "name": spec.prefix,
+            "capacity": spec.compute.capacity,
+            "model_s3_uri": spec.service.model_uri,
+            "ecr_repository_arns": ecr_repository_arns(spec),
+            "log_group_name": LOG_GROUP_PREFIX + spec.prefix,
+        }
+    )
+    return ("iam", "iam", inputs, "Task, execution and (GPU) host roles, least privilege")
+
+
+def _alb(spec: Spec, net: _Net) -> ModuleCallSpec:
+    https = spec.service.certificate_arn is not None
+    inputs = _compact(
+        {
+            "name": spec.prefix,
+            "vpc_id": net.vpc_id,
+            "vpc_cidr": net.vpc_cidr,
+            "subnet_ids": net.public,
+            "container_port": spec.service.container_port,
+            "health_check_path": spec.service.health_check_path,
+            "certificate_arn": spec.service.certificate_arn,
+        }
+    )
+    return ("alb", "alb", inputs, "Application Load Balancer, " + ("HTTPS" if https else "HTTP only"))
+
+
+def _cluster(spec: Spec) -> ModuleCallSpec:
+    inputs: dict[str, Value] = {"name": spec.prefix}
+    if spec.compute.capacity == "ec2":
+        inputs["capacity_provider_names"] = _out("gpu_capacity", "cluster_capacity_provider_names")
+    return ("ecs_cluster", "ecs-cluster", inputs, "ECS cluster (Container Insights, exec audit log)")
+
+
+def _gpu_capacity(spec: Spec, net: _Net) -> ModuleCallSpec:
+    from mlfargate import catalog
+
+    c = spec.compute
+    cat = catalog.load()
+    types = [t for t in (cat.instance(n) for n in c.instance_types) if t is not None]
+    first = types[0]
+    per_instance = max(1, first.tasks_per_instance(c.cpu, c.memory, c.gpus))
+    inputs: dict[str, Value] = {
+        "name": spec.prefix,
+        # The provider's default_tags do not reach launch-template tag specifications or the Auto
+        # Scaling group's propagated tags: the hosts (the largest cost) get the same tags explicitly.
+        "tags": dict(default_tags(spec)),
+        "capacity": c.capacity,
+        "cluster_name": _out("ecs_cluster", "cluster_name"),
+        "cluster_arn": _out("ecs_cluster", "cluster_arn"),
+        "vpc_id": net.vpc_id,
+        "subnet_ids": net.private,
+        "instance_types": list(c.instance_types),
+        "gpus_per_instance": min(t.nvidia_gpus for t in types),
+        "instance_profile_arn": _out("iam", "instance_profile_arn"),
+        "on_demand_base": spec.spot.on_demand_base,
+        "spot_percentage": spec.spot.spot_percentage,
+    }
+    if c.capacity == "managed_instances":
+        inputs["infrastructure_role_arn"] = _out("iam", "infrastructure_role_arn")
+        inputs["instance_requirements"] = {
+            "vcpu_min": min(t.vcpu for t in types),
+            "memory_mib_min": min(t.memory_gib for t in types) * 1024,
+        }
+    else:
+        inputs["max_size"] = -(-spec.scaling.max_tasks // per_instance)  # hosts for max_tasks
+    where = "ECS Managed Instances" if c.capacity == "managed_instances" else "EC2 Auto Scaling group"
+    spot = f"{spec.spot.spot_percentage}% Spot above {spec.spot.on_demand_base} on-demand"
+    return (
+        "gpu_capacity",
+        "gpu-capacity",
+        inputs,
+        f"GPU hosts: {where} of {', '.join(c.instance_types)}; {spot}",
+    )
+
+
+def _image(spec: Spec) -> Value:
+    if spec.service.image is not None:
+        return spec.service.image
+    return Template((_out("ecr", "repository_url"), ":", Ref("var.image_tag")))
+
+
+def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
+    c = spec.compute
+    environment: dict[str, Value] = {"PORT": str(spec.service.container_port)}
+    if spec.service.model_uri:
+        environment["MODEL_PATH"] = spec.service.model_uri
+    inputs: dict[str, Value] = {
+        "name": spec.prefix,
+        "capacity": c.capacity,
+        "cpu": c.cpu,
+        "memory": c.memory,
+        "gpus_per_task": c.gpus,
+        "image": _image(spec),
+        "container_port": spec.service.container_port,
+        "environment": environment,
+        "cluster_arn": _out("ecs_cluster", "cluster_arn"),
+        "vpc_id": net.vpc_id,
+        "subnet_ids": net.private,
+        "alb_security_group_id": _out("alb", "security_group_id"),
+        "target_group_arn": _out("alb", "target_group_arn"),
+        "execution_role_arn": _out("iam", "execution_role_arn"),
+        "task_role_arn": _out("iam", "task_role_arn"),
+        "log_kms_key_arn": _out("ecs_cluster", "logs_kms_key_arn"),
+        "on_demand_base": spec.spot.on_demand_base,
+        "spot_percentage": spec.spot.spot_percentage,
+        "desired_count": spec.scaling.min_tasks,
+    }
+    if c.capacity != "fargate":
+        inputs["capacity_providers"] = _out("gpu_capacity", "capacity_provider_names")
+    if c.architecture == "arm64":
+        inputs["cpu_architecture"] = "ARM64"
+    hw = f"{c.gpus} GPU, " if c.gpus else ""
+    return (
+        "ecs_service",
+        "ecs-service",
+        inputs,
+        f"The model server: {hw}{c.cpu} CPU units, {c.memory} MiB per task",
+    )
+
+
+def _autoscaling(spec: Spec) -> ModuleCallSpec:
+    s = spec.scaling
+    inputs: dict[str, Value] = {
+        "name": spec.prefix,
+        "cluster_name": _out("ecs_cluster", "cluster_name"),
+        "service_name": _out("ecs_service", "service_name"),
+        "min_capacity": s.min_tasks,
+        "max_capacity": s.max_tasks,
+        "target_metric": s.target.metric,
+        "target_value": s.target.value,
+    }
+    if s.target.metric == "requests_per_target":
+        inputs["alb_resource_label"] = _out("alb", "resource_label")
+    if s.schedules:
+        inputs["schedules"] = [
+            _compact(
+                {
+                    "name": sched.name,
+                    "schedule": sched.cron,
+                    "timezone": sched.timezone,
+                    "min_capacity": sched.min_tasks,
+                    "max_capacity": sched.max_tasks,
+                }
+            )
+            for sched in s.schedules
+        ]
+    names = f", schedules: {', '.join(x.name for x in s.schedules)}" if s.schedules else ""
+    return (
+        "autoscaling",
+        "autoscaling",
+        inputs,
+        f"{s.min_tasks}..{s.max_tasks} tasks, target {s.target.metric} {_number(s.target.value)}{names}",
+    )
+
+
+def _observability(spec: Spec) -> ModuleCallSpec:
+    inputs: dict[str, Value] = {
+        "name": spec.prefix,
+        "cluster_name": _out("ecs_cluster", "cluster_name"),
+        "service_name": _out("ecs_service", "service_name"),
+        "alb_arn_suffix": _out("alb", "alb_arn_suffix"),
+        "target_group_arn_suffix": _out("alb", "target_group_arn_suffix"),
+        "capacity": spec.compute.capacity,
+    }
+    if spec.budget is not None:
+        inputs["alarm_emails"] = [spec.budget.alert_email]
+        inputs["budget"] = {"monthly_usd": spec.budget.monthly_usd, "alert_email": spec.budget.alert_email}
+        # AWS Budgets ORs the values of a tag filter, so one filter cannot select app AND environment:
+        # the budget counts every environment of the app in this account (activate `app` as a cost
+        # allocation tag).
+        inputs["budget_cost_filter_tag"] = f"app={spec.name}"
+    budget = f", budget {_number(spec.budget.monthly_usd)} USD/month" if spec.budget else ""
+    return ("observability", "observability", inputs, f"Dashboard and alarms{budget}")
 
 
 def outputs(spec: Spec) -> list[Output]:
-    return []
+    scheme = "https" if spec.service.certificate_arn else "http"
+    return [
+        Output(
+            "endpoint_url",
+            Template((f"{scheme}://", _out("alb", "dns_name"))),
+            "URL of the model server (the load balancer).",
+        ),
+        Output("cluster_name", _out("ecs_cluster", "cluster_name"), "ECS cluster."),
+        Output("service_name", _out("ecs_service", "service_name"), "ECS service."),
+        Output("log_group_name", _out("ecs_service", "log_group_name"), "CloudWatch log group of the tasks."),
+        Output(
+            "dashboard_url",
+            Template(
+                (
+                    f"https://{spec.aws.region}.console.aws.amazon.com/cloudwatch/home?region={spec.aws.region}"
+                    "#dashboards/dashboard/",
+                    _out("observability", "dashboard_name"),
+                )
+            ),
+            "CloudWatch dashboard of the service.",
+        ),
+    ]
