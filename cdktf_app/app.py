@@ -77,13 +77,10 @@ def build_stack(app: App, ws: render.WorkspacePlan) -> TerraformStack:
     stack = TerraformStack(app, ws.spec.prefix)
     refs = _Refs()
     for var in ws.variables:
+        # cdk.tf.json has no terraform.tfvars: the spec's value becomes the variable's default.
         value = ws.tfvars.get(var.name)
-        if value is not None:
-            default = refs.value(
-                value
-            )  # cdk.tf.json has no terraform.tfvars: the spec's value is the default
-        else:
-            default = Token.null_value() if var.nullable_default else None
+        null = Token.null_value() if var.nullable_default else None
+        default = refs.value(value) if value is not None else null
         refs.variables[var.name] = TerraformVariable(
             stack, var.name, type=var.type, description=var.description, default=default
         )
