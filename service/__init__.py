@@ -1,0 +1,1 @@
+"""The model server container; the Python package is ``service/mlserve``."""

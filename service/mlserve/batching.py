@@ -1,0 +1,216 @@
+"""Dynamic batching: gather concurrent requests into one model call.
+
+Requests (each ``(rows, *input_shape)``) wait in a bounded queue. One worker takes the first waiting
+request, then keeps taking more until the batch holds ``max_batch_size`` rows or ``max_delay_s`` has
+passed since the first was taken, and runs the model once in a single worker thread. While the model
+runs, the event loop keeps parsing requests, so the next batch is ready when the model is free.
+
+A full queue refuses new work (``QueueFull`` -> HTTP 503 + Retry-After) instead of growing memory.
+A model error fails only that batch; when the batch held several requests each is retried alone so
+that one poisoned input does not fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+log = logging.getLogger("mlserve.batching")
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+class QueueFull(Exception):
+    """The request queue is at its bound; the client should retry later."""
+
+
+class Draining(Exception):
+    """The server is shutting down and takes no new work."""
+
+
+class ModelError(Exception):
+    """The model raised (or returned a wrong shape) for this request's batch."""
+
+
+@dataclass
+class _Job:
+    x: np.ndarray
+    future: asyncio.Future[np.ndarray]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+    @property
+    def rows(self) -> int:
+        return int(self.x.shape[0])
+
+
+def _noop_batch(size: int, seconds: float) -> None:
+    return None
+
+
+def _noop_error() -> None:
+    return None
+
+
+class Batcher:
+    def __init__(
+        self,
+        predict: Predict,
+        max_batch_size: int,
+        max_delay_s: float,
+        max_queue: int,
+        on_batch: Callable[[int, float], None] = _noop_batch,
+        on_error: Callable[[], None] = _noop_error,
+    ) -> None:
+        self._predict = predict
+        self.max_batch_size = max_batch_size
+        self._max_delay_s = max_delay_s
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=max_queue)
+        self._on_batch = on_batch
+        self._on_error = on_error
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlserve-model")
+        self._worker: asyncio.Task[None] | None = None
+        self._closing = False
+        self._in_model = 0  # rows currently inside the model call
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a batch (not counting the batch in the model)."""
+        return self._queue.qsize()
+
+    @property
+    def in_flight_rows(self) -> int:
+        return self._in_model
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name="mlserve-batcher")
+
+    async def submit(self, x: np.ndarray) -> np.ndarray:
+        """Queue ``x`` (rows <= max_batch_size) and wait for its rows of the model output."""
+        if self._closing:
+            raise Draining
+        if x.shape[0] > self.max_batch_size:
+            raise ValueError(f"{x.shape[0]} rows exceed max_batch_size={self.max_batch_size}")
+        job = _Job(x, asyncio.get_running_loop().create_future())
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            raise QueueFull from None
+        return await job.future
+
+    async def stop(self, timeout_s: float) -> bool:
+        """Refuse new work, finish everything queued, stop the worker. True if it finished in time."""
+        self._closing = True
+        if self._worker is None:
+            self._executor.shutdown(wait=False)
+            return True
+        try:
+            await asyncio.wait_for(self._stop_and_wait(), timeout_s)
+            return True
+        except TimeoutError:
+            log.error("batcher did not drain within %.1fs; failing what is left", timeout_s)
+            self._worker.cancel()
+            self._fail_queued(Draining())
+            return False
+        finally:
+            self._executor.shutdown(wait=False)
+
+    async def _stop_and_wait(self) -> None:
+        assert self._worker is not None
+        await self._queue.put(None)  # sentinel: everything before it is served
+        await self._worker
+
+    def _fail_queued(self, exc: Exception) -> None:
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if job is not None and not job.future.done():
+                job.future.set_exception(exc)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        carry: _Job | None = None
+        stop_seen = False
+        while True:
+            if carry is not None:
+                first, carry = carry, None
+            elif stop_seen:
+                return
+            else:
+                got = await self._queue.get()
+                if got is None:
+                    return
+                first = got
+            jobs = [first]
+            rows = first.rows
+            deadline = loop.time() + self._max_delay_s
+            while rows < self.max_batch_size and not stop_seen:
+                try:
+                    nxt = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0 or self._closing:
+                        break
+                    try:
+                        nxt = await asyncio.wait_for(self._queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                if nxt is None:
+                    stop_seen = True
+                    break
+                if rows + nxt.rows > self.max_batch_size:
+                    carry = nxt
+                    break
+                jobs.append(nxt)
+                rows += nxt.rows
+            await self._run_batch(loop, jobs, rows)
+
+    async def _run_batch(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job], rows: int) -> None:
+        live = [j for j in jobs if not j.future.done()]  # a client that went away needs no answer
+        if not live:
+            return
+        rows = sum(j.rows for j in live)
+        x = live[0].x if len(live) == 1 else np.concatenate([j.x for j in live])
+        started = time.perf_counter()
+        self._in_model = rows
+        try:
+            y = await loop.run_in_executor(self._executor, self._checked_predict, x)
+        except Exception as exc:
+            self._on_error()
+            if len(live) == 1:
+                self._settle(live[0], exc=exc)
+                return
+            log.warning("batch of %d requests failed (%s); retrying each alone", len(live), exc)
+            for job in live:
+                await self._run_batch(loop, [job], job.rows)
+            return
+        finally:
+            self._in_model = 0
+        self._on_batch(rows, time.perf_counter() - started)
+        offset = 0
+        for job in live:
+            self._settle(job, result=y[offset : offset + job.rows])
+            offset += job.rows
+
+    def _checked_predict(self, x: np.ndarray) -> np.ndarray:
+        y = self._predict(x)
+        if not isinstance(y, np.ndarray) or y.ndim == 0 or y.shape[0] != x.shape[0]:
+            got = getattr(y, "shape", type(y).__name__)
+            raise ModelError(f"model returned {got} for a batch of {x.shape[0]} rows")
+        return y
+
+    @staticmethod
+    def _settle(job: _Job, result: np.ndarray | None = None, exc: Exception | None = None) -> None:
+        if job.future.done():
+            return
+        if exc is not None:
+            err = exc if isinstance(exc, ModelError) else ModelError(f"{type(exc).__name__}: {exc}")
+            job.future.set_exception(err)
+        else:
+            assert result is not None
+            job.future.set_result(result)

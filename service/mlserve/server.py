@@ -1,0 +1,82 @@
+"""Process entry: settings from the environment, uvicorn, signals.
+
+SIGTERM (Spot interruption, scale-in, deploy) or SIGINT: the app turns not-ready at once (/ready and
+new /predict answer 503), uvicorn closes the listening socket, in-flight requests and every queued
+batch finish, then the process exits 0 -- within DRAIN_TIMEOUT_S, which must be shorter than the
+container's ECS ``stopTimeout`` (Fargate allows up to 120 s; the default is 30 s).
+A model that fails to load exits 1 so that ECS replaces the task; a bad setting exits 2 with one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import uvicorn
+
+from .app import ServerState, create_app
+from .config import ConfigError, Settings
+
+log = logging.getLogger("mlserve.server")
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server that flips the app to not-ready the moment the stop signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, state: ServerState) -> None:
+        super().__init__(config)
+        self._state = state
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            log.info("signal %s: draining (stop accepting, finish in-flight work)", signal.Signals(sig).name)
+            self._state.begin_drain()
+        super().handle_exit(sig, frame)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"mlserve: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    server: DrainingServer | None = None
+    fatal: list[BaseException] = []
+
+    def on_fatal(exc: BaseException) -> None:
+        fatal.append(exc)
+        if server is not None:
+            server.should_exit = True
+
+    app = create_app(settings, on_fatal=on_fatal)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        timeout_keep_alive=75,  # above the ALB's default 60 s idle timeout, so the ALB closes first
+        server_header=False,
+    )
+    server = DrainingServer(config, app.state.mlserve)
+    # uvicorn re-raises the stop signal after a graceful shutdown; with the default SIGTERM action that
+    # would kill the process with -15. A no-op handler underneath makes a clean drain exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda s, f: None)
+    server.run()
+    if fatal:
+        print(f"mlserve: model load failed: {fatal[0]}", file=sys.stderr)
+        return 1
+    return 0
