@@ -130,7 +130,7 @@ def extract_schema(assembly: dict[str, Any], provider: str, provider_version: st
 
     resources: dict[str, str] = {}
     data_sources: dict[str, str] = {}
-    for fqn, spec in types.items():
+    for spec in types.values():
         base = spec.get("base")
         if spec.get("kind") != "class" or base not in (
             "cdktn.TerraformResource",
@@ -338,7 +338,7 @@ class _FileChecker:
                     address,
                     f'dynamic "{label}": unexpected "{key}" (allowed: for_each, iterator, labels, content)',
                 )
-        contents = dyn.get("content")
+        contents: list[dict[str, Any]] = dyn.get("content") or []
         if not _is_block_list(contents):
             self.issue(dyn_line, address, f'dynamic "{label}": missing its content block')
             return label
@@ -358,7 +358,7 @@ def _parse(path: Path) -> dict[str, Any]:
     import hcl2  # bc-python-hcl2 (checkov's; python-hcl2 would overwrite the same package)
 
     try:
-        data: dict[str, Any] = hcl2.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = hcl2.loads(path.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
     except Exception as exc:  # python-hcl2 raises lark errors of several kinds
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchemaCheckError(f"{path}: cannot parse HCL: {first}") from exc

@@ -202,7 +202,7 @@ def reference_check(directory: Path) -> list[Diagnostic]:
     for file in sorted(Path(directory).glob("*.tf")):
         text = file.read_text(encoding="utf-8")
         texts[file] = text
-        data = hcl2.loads(text)
+        data = hcl2.loads(text)  # type: ignore[attr-defined]
         for block in data.get("variable", []):
             declared["var"].update(block)
         for block in data.get("locals", []):
