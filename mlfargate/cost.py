@@ -62,7 +62,7 @@ class Line:
         return {
             "item": self.item,
             "kind": self.kind,
-            "unit_price": self.unit_price,
+            "unit_price": round(self.unit_price, 10),
             "unit": self.unit,
             "floor_quantity": round(self.floor_quantity, PLACES),
             "ceiling_quantity": round(self.ceiling_quantity, PLACES),

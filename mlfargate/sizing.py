@@ -367,7 +367,8 @@ def _compare(spec: Spec, fits: list[Fit], book: PriceBook, cat: Catalog) -> Comp
     notes: list[str] = []
     if c.capacity == "fargate" or not c.instance_types:
         notes.append("the spec runs on Fargate, which has no GPUs: it cannot serve a GPU model")
-        mine: Choice | None = None
+        est = cost_mod.estimate(spec, book, cat)
+        mine: Choice | None = Choice("fargate (CPU only)", 0, est.monthly_floor, est.monthly_ceiling)
         chosen = None
     else:
         chosen = c.instance_types[0]

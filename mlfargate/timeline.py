@@ -7,7 +7,8 @@ Built from ``scaling.min_tasks/max_tasks`` and the scheduled actions (see docs/c
   :func:`dst_changes` checks the zones a spec uses and the estimate says so if one changes).
 - An action sets the bounds it names and leaves the other as it was; it holds until the next action
   of any schedule. The week wraps: the state at week start is the state left by the last actions of
-  the week (found by replaying the week until its end state repeats).
+  the week. It is found by replaying the week, starting from the spec's own bounds, until the state
+  at the end of the week equals the state at its start (the weekly cycle a new deployment settles into).
 - Actions at the same instant apply in the order the schedules are listed in the spec (AWS documents
   no order); the later one wins for the bounds it sets.
 - An action that would leave min > max is not applied (the bounds stay as they were) and is
