@@ -259,17 +259,24 @@ _ECS_USAGE = {
     "SpotUsage-Fargate-vCPU-Hours:perCPU": "fargate.spot.vcpu_hour",
     "SpotUsage-Fargate-GB-Hours": "fargate.spot.gb_hour",
 }
+#: Fargate Spot on ARM appears in billing data (e.g. EUC1-SpotUsage-Fargate-ARM-vCPU-Hours:perCPU); recorded, unused.
+_ECS_USAGE_ARM_SPOT = {
+    "SpotUsage-Fargate-ARM-vCPU-Hours:perCPU": "fargate.spot_arm.vcpu_hour",
+    "SpotUsage-Fargate-ARM-GB-Hours": "fargate.spot_arm.gb_hour",
+}
+_USAGE = re.compile(r"(?:[A-Z]{2,4}[0-9]?-)?(?P<suffix>.+)")
 _MI_FEE = re.compile(r"ECS-Managed-Instances:(?P<type>[a-z0-9-]+\.[a-z0-9]+)-management-hours$")
 _ELB_USAGE = {"LoadBalancerUsage": "alb.hour", "LCUUsage": "alb.lcu_hour"}
 _NAT_USAGE = {"NatGateway-Hours": "nat.hour", "NatGateway-Bytes": "nat.gb"}
 
 
 def _usage_key(usagetype: str, table: Mapping[str, str]) -> str | None:
-    # Longest suffix first: "SpotUsage-Fargate-GB-Hours" must not match "Fargate-GB-Hours".
-    for suffix in sorted(table, key=len, reverse=True):
-        if usagetype == suffix or usagetype.endswith(f"-{suffix}"):
-            return table[suffix]
-    return None
+    """The key for a usage type that is exactly ``[REGIONCODE-]suffix`` (us-east-1 often has no prefix).
+
+    Exact, so that "USE1-SpotUsage-Fargate-ARM-vCPU-Hours:perCPU" never matches "Fargate-ARM-vCPU-Hours:perCPU".
+    """
+    match = _USAGE.fullmatch(usagetype)
+    return table.get(match.group("suffix")) if match else None
 
 
 def fetch_on_demand(client: Any, region: str, instance_types: Iterable[str]) -> dict[str, ListedPrice]:
@@ -290,7 +297,7 @@ def fetch_on_demand(client: Any, region: str, instance_types: Iterable[str]) -> 
                 break
     for listed in _get_products(client, "AmazonECS", {"regionCode": region}):
         usage = listed.attributes.get("usagetype", "")
-        key = _usage_key(usage, _ECS_USAGE)
+        key = _usage_key(usage, {**_ECS_USAGE, **_ECS_USAGE_ARM_SPOT})
         fee = _MI_FEE.search(usage)
         if key:
             found[key] = listed

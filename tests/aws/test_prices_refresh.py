@@ -125,6 +125,9 @@ def test_refresh_reads_price_list_and_spot_history(
     assert "Price List" in book.on_demand("g5.xlarge").source
     assert book.get("fargate.spot.vcpu_hour").usd == 0.0121
     assert book.get("fargate.x86.gb_hour").usd == 0.004445
+    # ARM Fargate Spot (listed in the fixture) must not overwrite ARM on-demand.
+    assert book.get("fargate.arm.vcpu_hour").usd == 0.03238
+    assert book.get("fargate.spot_arm.vcpu_hour").usd == 0.0101
     assert book.get("nat.gb").usd == 0.045 and book.get("alb.lcu_hour").usd == 0.008
     assert book.mi_fee("g5.xlarge").usd == 0.0712 and not book.mi_fee("g5.xlarge").estimate
     assert "ec2.g5.xlarge.mi_fee" in result.from_price_list
