@@ -186,6 +186,9 @@ def translate_error(text: str) -> MlfargateError | None:
     return None
 
 
+_WARNING_BOX = re.compile(r"╷\s*\n│ Warning:.*?╵", re.DOTALL)
+
+
 def _failure(result: RunResult, what: str) -> MlfargateError:
     text = "\n".join(f"{s}\n{d}" for s, d in result.errors) or ""
     text = f"{text}\n{result.stderr}\n{result.stdout if not result.events else ''}"
@@ -197,7 +200,9 @@ def _failure(result: RunResult, what: str) -> MlfargateError:
         detail = " ".join(first[1].split())
         msg = f"{first[0]}: {detail}" if detail else first[0]
     else:
-        lines = [ln.strip(" │╷╵") for ln in (result.stderr or result.stdout).splitlines()]
+        # Terraform boxes warnings (e.g. a missing ~/.terraformrc) before the real message: skip them.
+        body = _WARNING_BOX.sub("", result.stderr or result.stdout)
+        lines = [ln.strip(" │╷╵") for ln in body.splitlines()]
         msg = next((ln for ln in lines if ln.startswith("Error:")), "") or next(
             (ln for ln in lines if ln), ""
         )
@@ -517,6 +522,8 @@ def apply(
 def state_resources(engine: Engine, workspace: Path) -> list[str]:
     """Addresses in the state (``terraform state list``)."""
     result = run(engine, workspace, ["state", "list"])
+    if result.returncode != 0 and "No state file was found" in result.stderr + result.stdout:
+        return []
     if result.returncode != 0:
         raise _failure(result, "state list")
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
