@@ -92,12 +92,12 @@ def build_stack(app: App, ws: render.WorkspacePlan) -> TerraformStack:
         refs.data[(data.type, data.name)] = source
     for call in ws.modules:
         refs.modules[call.name] = TerraformHclModule(
-            stack,
-            call.name,
-            source=call.source,
-            variables={k: refs.value(v) for k, v in call.inputs.items()},
-            skip_asset_creation_from_local_modules=True,
+            stack, call.name, source=call.source, skip_asset_creation_from_local_modules=True
         )
+    # Arguments after every module exists: ecs_cluster refers to gpu_capacity, declared after it.
+    for call in ws.modules:
+        for key, value in call.inputs.items():
+            refs.modules[call.name].set(key, refs.value(value))
     for out in ws.outputs:
         TerraformOutput(stack, out.name, value=refs.value(out.value), description=out.description)
     stack.add_override("terraform.required_version", ws.required_version)

@@ -1,0 +1,142 @@
+"""Rendering: values as canonical HCL, module sources, the plan's wiring, no credentials."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mlfargate import render
+from mlfargate.rules import load_valid
+from mlfargate.spec import to_data
+from tests.generator.conftest import ALL_SPECS, REPO, spec_id
+
+
+def _plan(spec_path: Path, out: Path, **kw: object) -> render.WorkspacePlan:
+    spec = load_valid(spec_path)
+    return render.plan(spec, render.local_source(out), spec_text=spec_path.read_text(), **kw)  # type: ignore[arg-type]
+
+
+def test_hcl_values() -> None:
+    assert render.hcl_value(None) == "null"
+    assert render.hcl_value(True) == "true"
+    assert render.hcl_value(60.0) == "60"
+    assert render.hcl_value(0.5) == "0.5"
+    assert render.hcl_value(render.Ref("module.a.b")) == "module.a.b"
+    assert render.hcl_value(["a", 1]) == '["a", 1]'
+    # Literal template sequences are escaped in HCL and in JSON alike.
+    assert render.hcl_value("a${b}%{c}") == '"a$${b}%%{c}"'
+    assert render.json_value("a${b}") == "a$${b}"
+    tpl = render.Template((render.Ref("module.ecr.repository_url"), ":", render.Ref("var.image_tag")))
+    assert render.hcl_value(tpl) == '"${module.ecr.repository_url}:${var.image_tag}"'
+    assert render.json_value(tpl) == "${module.ecr.repository_url}:${var.image_tag}"
+
+
+def test_hcl_body_aligns_like_terraform_fmt() -> None:
+    body = render.hcl_body({"a": 1, "long_name": "x", "tags": {"managed-by": "m", "b": 2}, "z": True}, 1)
+    assert body == (
+        "  a         = 1\n"
+        '  long_name = "x"\n'
+        "  tags = {\n"
+        '    "managed-by" = "m"\n'
+        "    b            = 2\n"
+        "  }\n"
+        "  z = true\n"
+    )
+
+
+def test_local_source_is_relative_inside_the_repo() -> None:
+    source = render.local_source(REPO / "environments" / "dev")
+    assert source.for_module("network") == "../../modules/network"
+    assert not source.is_absolute
+
+
+def test_local_source_outside_the_repo_is_absolute_with_a_note(tmp_path: Path) -> None:
+    ws = _plan(REPO / "environments/dev/mlfargate.yaml", tmp_path / "ws")
+    assert ws.source.is_absolute
+    assert ws.modules[0].source == f"{(REPO / 'modules').as_posix()}/network"
+    assert any("this machine only" in n for n in ws.notes)
+
+
+def test_local_source_needs_modules_dir(tmp_path: Path) -> None:
+    with pytest.raises(render.RenderError, match="--modules-source git"):
+        render.local_source(tmp_path, modules=tmp_path / "nowhere")
+
+
+def test_git_source_is_pinned() -> None:
+    src = render.git_source("v1.2.0", "https://git.example.com/acme/mlfargate.git")
+    assert src.for_module("ecs-service") == (
+        "git::https://git.example.com/acme/mlfargate.git//modules/ecs-service?ref=v1.2.0"
+    )
+    assert render.git_source("modules/{module}/v1.0.0").for_module("alb").endswith("?ref=modules/alb/v1.0.0")
+    with pytest.raises(render.RenderError, match="needs --modules-ref"):
+        render.git_source(None)
+    with pytest.raises(render.RenderError, match="not a git tag"):
+        render.git_source("v1 && rm -rf /")
+
+
+def test_git_repo_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert render.git_source("v1").base == render.DEFAULT_MODULES_REPO
+    monkeypatch.setenv(render.MODULES_REPO_ENV, "https://git.internal/platform/mlfargate.git")
+    assert render.git_source("v1").base == "https://git.internal/platform/mlfargate.git"
+
+
+def test_backend_commented_without_bucket_and_locked_with_one() -> None:
+    spec_path = REPO / "environments/prod/mlfargate.yaml"
+    out = REPO / "environments/prod"
+    plain = render.render_hcl(_plan(spec_path, out))["versions.tf"]
+    assert '  # backend "s3" {' in plain and '\n  backend "s3"' not in plain
+    with_bucket = render.render_hcl(_plan(spec_path, out, backend_bucket="acme-tfstate"))["versions.tf"]
+    assert '\n  backend "s3" {' in with_bucket
+    assert "use_lockfile = true" in with_bucket
+    assert 'key          = "mlfargate/sentiment-prod/terraform.tfstate"' in with_bucket
+
+
+@pytest.mark.parametrize("spec_path", ALL_SPECS, ids=spec_id)
+def test_workspace_files_and_no_credentials(spec_path: Path) -> None:
+    ws = _plan(spec_path, REPO / "environments" / "x")
+    files = render.render_hcl(ws)
+    assert set(files) == {*render.HCL_FILES, render.SPEC_COPY}
+    assert files[render.SPEC_COPY] == spec_path.read_text()
+    providers = files["providers.tf"]
+    assert "region  = var.aws_region" in providers and "profile = var.aws_profile" in providers
+    assert '"managed-by" = "mlfargate"' in providers and "app " in providers and "environment " in providers
+    for name, text in files.items():
+        assert not re.search(r"(?i)(access_key|secret_key|aws_secret|token\s*=)", text), name
+    main = files["main.tf"]
+    assert not re.search(r"(?m)^resource ", main)  # module calls only
+    assert "cidrsubnet" not in main
+    for out in ("endpoint_url", "cluster_name", "service_name", "log_group_name", "dashboard_url"):
+        assert f'output "{out}"' in files["outputs.tf"]
+
+
+def test_wiring_follows_the_spec() -> None:
+    gpu = load_valid(REPO / "examples/gpu-ec2-spot-schedules.yaml")
+    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(gpu)}
+    assert "ecr" not in calls  # the spec names its image
+    assert calls["ecs_service"]["image"] == gpu.service.image
+    assert calls["iam"]["ecr_repository_arns"] == ["arn:aws:ecr:us-east-1:123456789012:repository/sentiment"]
+    assert calls["gpu_capacity"]["spot_percentage"] == 70
+    assert calls["gpu_capacity"]["max_size"] == 8  # one 4-vCPU task per g5.xlarge, 8 tasks at most
+    assert calls["ecs_cluster"]["capacity_provider_names"] == render.Ref(
+        "module.gpu_capacity.cluster_capacity_provider_names"
+    )
+    assert [s["name"] for s in calls["autoscaling"]["schedules"]] == ["night", "workday"]  # type: ignore[index, union-attr]
+    assert calls["observability"]["budget"] == {"monthly_usd": 2500, "alert_email": "ops@example.com"}
+
+    data = to_data(load_valid(REPO / "examples/cpu-fargate-spot.yaml"))
+    cpu = load_valid(REPO / "examples/cpu-fargate-spot.yaml")
+    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(cpu)}
+    assert "gpu_capacity" not in calls and "capacity_providers" not in calls["ecs_service"]
+    assert calls["network"]["nat_gateways"] == data["network"]["nat_gateways"] == "none"
+    assert calls["ecs_service"]["image"] == render.Template(
+        (render.Ref("module.ecr.repository_url"), ":", render.Ref("var.image_tag"))
+    )
+
+    existing = load_valid(REPO / "examples/existing-vpc.yaml")
+    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(existing)}
+    assert "network" not in calls
+    assert calls["alb"]["subnet_ids"] == existing.network.public_subnet_ids
+    assert calls["ecs_service"]["subnet_ids"] == existing.network.private_subnet_ids
+    assert calls["alb"]["vpc_cidr"] == render.Ref("data.aws_vpc.existing.cidr_block")

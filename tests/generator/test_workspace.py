@@ -1,0 +1,220 @@
+"""Generating into a directory: atomic, diffs on regeneration, refuses to lose operators' edits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlfargate import render, workspace
+from mlfargate.cli import main
+from mlfargate.errors import SpecErrors
+from mlfargate.workspace import MANIFEST, Options, WorkspaceConflictError, WorkspaceError, generate
+from tests.generator.conftest import REPO
+
+DEV = REPO / "environments/dev/mlfargate.yaml"
+
+
+def _spec(tmp_path: Path, text: str | None = None) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text if text is not None else DEV.read_text())
+    return path
+
+
+def test_new_workspace_with_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    result = generate(_spec(tmp_path), out)
+    assert result.written
+    names = {p.name for p in out.iterdir()}
+    assert names == {*render.HCL_FILES, render.SPEC_COPY, MANIFEST}
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert set(manifest["files"]) == {*render.HCL_FILES, render.SPEC_COPY}
+    assert manifest["files"]["main.tf"] == workspace.sha256((out / "main.tf").read_text())
+    assert not list(tmp_path.glob(".ws.mlfargate-*"))  # no temporary directory left behind
+
+
+def test_regenerate_unchanged_is_a_no_op(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    result = generate(spec, out)
+    assert not result.changed and not result.written
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_regenerate_shows_a_unified_diff(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    result = generate(spec, out)
+    changed = {c.path: c for c in result.changed}
+    assert set(changed) == {"main.tf", render.SPEC_COPY}
+    diff = changed["main.tf"].diff
+    assert diff.startswith("--- a/main.tf\n+++ b/main.tf\n")
+    assert "-  max_capacity  = 3\n" in diff and "+  max_capacity  = 5\n" in diff
+    assert "= 5" in (out / "main.tf").read_text()
+
+
+def test_refuses_to_overwrite_an_edited_file_unless_forced(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    edited = (out / "main.tf").read_text() + "\n# my hand edit\n"
+    (out / "main.tf").write_text(edited)
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    with pytest.raises(WorkspaceConflictError, match=r"main\.tf changed since mlfargate generated") as info:
+        generate(spec, out)
+    assert info.value.edited == ["main.tf"]
+    assert "-# my hand edit" in {c.path: c for c in info.value.result.changes}["main.tf"].diff
+    assert (out / "main.tf").read_text() == edited  # nothing was written
+    result = generate(spec, out, Options(force=True))
+    assert result.written and "# my hand edit" not in (out / "main.tf").read_text()
+    # The manifest now vouches for the new files: the next run is clean again.
+    assert not generate(spec, out).changed
+
+
+def test_refuses_files_it_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    out.mkdir()
+    (out / "main.tf").write_text('module "mine" {\n  source = "./x"\n}\n')
+    (out / "terraform.tfstate").write_text("{}")
+    with pytest.raises(WorkspaceConflictError):
+        generate(_spec(tmp_path), out)
+    assert not (out / MANIFEST).exists()
+    generate(_spec(tmp_path), out, Options(force=True))
+    assert (out / "terraform.tfstate").read_text() == "{}"  # files it does not own are left alone
+
+
+def test_invalid_spec_writes_nothing(tmp_path: Path) -> None:
+    bad = _spec(
+        tmp_path, DEV.read_text().replace("capacity: fargate", "capacity: fargate\n  gpus_per_task: 1")
+    )
+    with pytest.raises(SpecErrors):
+        generate(bad, tmp_path / "ws")
+    assert not (tmp_path / "ws").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["spec.yaml"]
+
+
+def test_a_rendering_that_does_not_parse_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    real = render.render_hcl
+
+    def broken(ws: render.WorkspacePlan) -> dict[str, str]:
+        files = real(ws)
+        files["main.tf"] = files["main.tf"].replace('module "network" {', 'module "network" {{', 1)
+        return files
+
+    monkeypatch.setattr(render, "render_hcl", broken)
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    with pytest.raises(WorkspaceError, match=r"main\.tf does not parse"):
+        generate(spec, out)
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".ws.mlfargate-*"))
+
+
+def test_spec_copy_is_the_input_when_regenerating_in_place(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    generate(_spec(tmp_path), out)
+    copy = out / render.SPEC_COPY
+    copy.write_text(copy.read_text().replace("max_tasks: 3", "max_tasks: 4"))  # edit the spec in place
+    result = generate(copy, out)  # not a conflict: the copy is the input
+    assert result.written and "= 4" in (out / "main.tf").read_text()
+
+
+def test_check_only_writes_nothing(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    result = generate(spec, out, Options(check_only=True))
+    assert result.changed and not result.written
+    assert "= 3" in (out / "main.tf").read_text()
+
+
+def test_out_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "ws").write_text("")
+    with pytest.raises(WorkspaceError, match="not a directory"):
+        generate(_spec(tmp_path), tmp_path / "ws")
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_generate_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    assert main(["generate", str(spec), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "+++ b/main.tf" in captured.out and "wrote hcl workspace (7 added)" in captured.out
+    assert "this machine only" in captured.err
+    assert main(["generate", str(spec), "--out", str(out), "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    assert main(["generate", str(spec), "--out", str(out), "--check", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["written"] is False and "main.tf" in data["changed"]
+
+
+def test_cli_conflict_prints_the_diff_and_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    assert main(["generate", str(spec), "--out", str(out)]) == 0
+    (out / "outputs.tf").write_text("# mine\n")
+    capsys.readouterr()
+    assert main(["generate", str(spec), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "+++ b/outputs.tf" in captured.out
+    assert captured.err.splitlines()[0].startswith("error: ") and "--force" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_cli_git_needs_a_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "ws"
+    assert main(["generate", str(_spec(tmp_path)), "--out", str(out), "--modules-source", "git"]) == 2
+    assert "needs --modules-ref" in capsys.readouterr().err
+    assert not out.exists()
+    assert (
+        main(
+            [
+                "generate",
+                str(_spec(tmp_path)),
+                "--out",
+                str(out),
+                "--modules-source",
+                "git",
+                "--modules-ref",
+                "v1.0.0",
+            ]
+        )
+        == 0
+    )
+    main_tf = (out / "main.tf").read_text()
+    assert f'source = "git::{render.DEFAULT_MODULES_REPO}//modules/network?ref=v1.0.0"' in main_tf
+    assert "#checkov:skip=CKV_TF_1:pinned to the release tag v1.0.0" in main_tf
+    assert "mlfargate generate mlfargate.yaml --out . --modules-source git --modules-ref v1.0.0" in main_tf
+
+
+def test_cli_ref_without_git_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", str(_spec(tmp_path)), "--out", str(tmp_path / "ws"), "--modules-ref", "v1"]) == 2
+    assert "--modules-source git only" in capsys.readouterr().err
+
+
+def test_cli_invalid_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _spec(tmp_path, DEV.read_text().replace("cpu: 2048", "cpu: 3000"))
+    assert main(["generate", str(bad), "--out", str(tmp_path / "ws")]) == 2
+    assert "spec error: compute.cpu" in capsys.readouterr().err
+    assert not (tmp_path / "ws").exists()
+
+
+def test_generated_workspace_inside_repo_uses_relative_sources(tmp_path: Path) -> None:
+    out = REPO / "tests" / "generator" / ".work" / tmp_path.name
+    try:
+        generate(DEV, out)
+        assert 'source = "../../../../modules/network"' in (out / "main.tf").read_text()
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
