@@ -17,11 +17,20 @@ import pytest
 
 from tests.conftest import REPO
 from tests.service import models
-from tests.service.helpers import ServerProcess, metric
+from tests.service.helpers import TORCH_USE_GPU, ServerProcess, metric
 
 pytestmark = pytest.mark.slow
 
 X = [[1.0, 2.0, 3.0, 4.0]]
+
+
+def healthcheck(port: int, path: str) -> int:
+    """Exit code of ``python -m mlserve.healthcheck`` (the Dockerfile's HEALTHCHECK command)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO / "service"), "PORT": str(port)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlserve.healthcheck", path], env=env, timeout=30, check=False
+    )
+    return proc.returncode
 
 
 def test_readiness_flips_batches_under_concurrency(
@@ -35,11 +44,14 @@ def test_readiness_flips_batches_under_concurrency(
         input_shape="4",
         max_batch_size="16",
         max_batch_delay_ms="10",
-        use_gpu="cpu",
+        use_gpu=TORCH_USE_GPU,
     )
     assert sp.wait_http("/health").status_code == 200
     assert sp.wait_http("/ready").status_code == 503  # still in the model's constructor
+    assert healthcheck(sp.port, "/health") == 0  # the image's HEALTHCHECK: liveness while loading
+    assert healthcheck(sp.port, "/ready") == 1
     sp.wait_ready()
+    assert healthcheck(sp.port, "/ready") == 0
     rows = [[float(i), 0.0, 1.0, 0.0] for i in range(32)]
     results: dict[int, httpx.Response] = {}
 
@@ -71,7 +83,7 @@ def test_sigterm_drains_in_flight_refuses_new_and_exits_in_time(
         max_batch_size="2",  # 4 in-flight requests need two model calls of 1 s each, back to back
         max_batch_delay_ms="5",
         drain_timeout_s="20",
-        use_gpu="cpu",
+        use_gpu=TORCH_USE_GPU,
     )
     sp.wait_ready()
     results: dict[int, httpx.Response | Exception] = {}
