@@ -600,8 +600,11 @@ def _image(spec: Spec) -> Value:
 def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
     c = spec.compute
     environment: dict[str, Value] = {"PORT": str(spec.service.container_port)}
-    if spec.service.model_uri:
-        environment["MODEL_PATH"] = spec.service.model_uri
+    uri = spec.service.model_uri
+    if uri and not uri.endswith("/"):
+        # The model server loads one object (MODEL_PATH=s3://bucket/key); a prefix only scopes the
+        # task role's read access, and the image must then set MODEL_PATH itself.
+        environment["MODEL_PATH"] = uri
     inputs: dict[str, Value] = {
         "name": spec.prefix,
         "capacity": c.capacity,

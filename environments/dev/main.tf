@@ -31,7 +31,7 @@ module "iam" {
 
   name                = "sentiment-dev"
   capacity            = "fargate"
-  model_s3_uri        = "s3://acme-models-dev/sentiment/v3/"
+  model_s3_uri        = "s3://acme-models-dev/sentiment/v3/model.onnx"
   ecr_repository_arns = [module.ecr.repository_arn]
   log_group_name      = "/ecs/sentiment-dev"
 }
@@ -74,7 +74,7 @@ module "ecs_service" {
   container_port = 8080
   environment = {
     PORT       = "8080"
-    MODEL_PATH = "s3://acme-models-dev/sentiment/v3/"
+    MODEL_PATH = "s3://acme-models-dev/sentiment/v3/model.onnx"
   }
   cluster_arn           = module.ecs_cluster.cluster_arn
   vpc_id                = module.network.vpc_id

@@ -16,6 +16,7 @@ from mlfargate import policy, schema_check, tfcore
 from mlfargate.workspace import Options, generate
 from tests.generator.conftest import ALL_SPECS, ENVIRONMENTS, EXAMPLES, spec_id
 from tests.generator.equivalence import differences, hcl_config, json_config
+from tests.terraform.conftest import replace_in
 
 pytestmark = pytest.mark.slow
 
@@ -34,12 +35,6 @@ def _broken_copy(src: Path, dest: Path) -> Path:
     return dest
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
 IDS = [spec_id(p) for p in ALL_SPECS]
 
 
@@ -52,7 +47,7 @@ def test_schema_check(workspaces: dict[str, Path], name: str) -> None:
 
 def test_schema_check_fails_on_a_broken_workspace(workspaces: dict[str, Path], tmp_path: Path) -> None:
     ws = _broken_copy(workspaces["existing-vpc"], tmp_path / "ws")
-    _edit(ws / "main.tf", '  id = "vpc-', '  vpc_identifier = "vpc-')  # the data source's argument
+    replace_in(ws / "main.tf", '  id = "vpc-', '  vpc_identifier = "vpc-')  # the data source's argument
     report = schema_check.check_directory(ws)
     assert any("vpc_identifier" in str(i) for i in report.issues), report.issues
 
@@ -69,7 +64,7 @@ def test_terraform_core_fails_on_a_broken_workspace(workspaces: dict[str, Path],
     # Keep the relative module sources valid from the copy's location.
     shutil.copytree(workspaces["dev/mlfargate"].parents[1] / "modules", tmp_path / "modules")
     assert not [d for d in tfcore.parse_directory(ws) if d.severity == "error" and d.file and "dev" in d.file]
-    _edit(
+    replace_in(
         ws / "main.tf",
         '  name         = "sentiment-dev"',
         '  name         = "sentiment-dev"\n  subnets      = 2',
@@ -140,6 +135,6 @@ def test_equivalence_fails_on_a_broken_workspace(
     found = differences(hcl_config(ws), json_config(cdktf_workspaces["gpu-ec2-spot-schedules"]))
     assert found == ["module.gpu_capacity.spot_percentage: 60 != 70"]
     main_tf.write_text(original)
-    _edit(ws / "main.tf", 'module "autoscaling" {', 'module "scaling" {')
+    replace_in(ws / "main.tf", 'module "autoscaling" {', 'module "scaling" {')
     found = differences(hcl_config(ws), json_config(cdktf_workspaces["gpu-ec2-spot-schedules"]))
     assert "module.scaling: only in the first" in found and "module.autoscaling: only in the second" in found

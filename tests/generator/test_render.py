@@ -134,6 +134,13 @@ def test_wiring_follows_the_spec() -> None:
         (render.Ref("module.ecr.repository_url"), ":", render.Ref("var.image_tag"))
     )
 
+    env = calls["ecs_service"]["environment"]
+    assert env == {"PORT": "8080"}  # a prefix scopes IAM only; the server needs one object in MODEL_PATH
+    dev = load_valid(REPO / "environments/dev/mlfargate.yaml")
+    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(dev)}
+    assert calls["ecs_service"]["environment"] == {"PORT": "8080", "MODEL_PATH": dev.service.model_uri}
+    assert calls["iam"]["model_s3_uri"] == dev.service.model_uri
+
     existing = load_valid(REPO / "examples/existing-vpc.yaml")
     calls = {name: inputs for name, _m, inputs, _c in render.module_calls(existing)}
     assert "network" not in calls
