@@ -20,13 +20,14 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
-
-import jinja2
+from typing import TYPE_CHECKING, Literal
 
 from mlfargate import __version__
 from mlfargate.errors import MlfargateError
 from mlfargate.spec import DEFAULT_FILE, Spec
+
+if TYPE_CHECKING:
+    import jinja2
 
 #: Terraform CLI versions the workspace accepts: 1.10 brings the S3 backend's native lock file
 #: (``use_lockfile``; https://developer.hashicorp.com/terraform/language/backend/s3 — "S3 native state
@@ -362,6 +363,8 @@ HCL_FILES = ("versions.tf", "providers.tf", "main.tf", "variables.tf", "outputs.
 
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # imported on first render, so `mlfargate --help` does not pay for it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mlfargate", "templates/hcl"),
         undefined=jinja2.StrictUndefined,
