@@ -53,6 +53,8 @@ class Throughput:
     rps_per_gpu: float
     target_rps: float | None
     source: str
+    #: The device the measurement ran on, when it came from a benchmark file.
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,11 @@ def size(
         assumptions.append(
             f"A replica on g GPUs serves g x {throughput.rps_per_gpu:g} requests/s ({throughput.source}); every GPU "
             "model is assumed as fast as the measured one: re-measure on the type you pick."
+        )
+    if throughput is not None and throughput.device is not None and "gpu" not in throughput.device.lower():
+        assumptions.append(
+            f"The measurement ran on '{throughput.device}', not a GPU: GPU throughput will differ; "
+            "run the model-server benchmark on the GPU type before relying on the ranking's numbers."
         )
     if any(f.spot_is_estimate for f in fits):
         assumptions.append(

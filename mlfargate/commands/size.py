@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.measured:
         m = sizing.read_measurement(Path(args.measured))
         throughput = sizing.Throughput(
-            m.rps_per_replica, target, f"measured on {m.device} ({m.path}, {m.date or 'undated'})"
+            m.rps_per_replica, target, f"measured on {m.device} ({m.path}, {m.date or 'undated'})", m.device
         )
     elif per_gpu is not None:
         throughput = sizing.Throughput(per_gpu, target, "--rps-per-gpu")

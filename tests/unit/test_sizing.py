@@ -166,6 +166,7 @@ def test_size_cli_json_with_measured_file(tmp_path: Path, capsys: pytest.Capture
     assert data["recommendations"][0]["instances_for_target"] == 8  # ceil(100 / 12.5)
     assert {r["code"] for r in data["rejections"]} == {"no_gpu", "neuron"}
     assert data["price_date"] == "2026-01-15"
+    assert any("ran on 'cpu', not a GPU" in a for a in data["assumptions"])
 
 
 def test_size_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
