@@ -239,6 +239,7 @@ def estimate(spec: Spec, book: PriceBook, cat: Catalog | None = None) -> Estimat
         capacity["instance_type"] = first
     lines.extend(_fixed_lines(spec, book, assumptions))
     assumptions.extend(tl.notes)
+    assumptions.extend(book.notes)
     return Estimate(
         region=spec.aws.region,
         price_source=book.source,

@@ -102,9 +102,6 @@ class PriceBook:
             estimate=True,
         )
 
-    def instance_types(self) -> list[str]:
-        return sorted({k.split(".", 1)[1].rsplit(".", 1)[0] for k in self.prices if k.startswith("ec2.")})
-
 
 # --- loading ---------------------------------------------------------------------------------------
 
@@ -432,6 +429,8 @@ def refresh(
         }
     for itype, usd in spot.items():
         entries[f"ec2.{itype}.spot"] = {"usd": usd, "source": spot_source, "date": today}
+    if not entries:
+        raise PricingError(f"price refresh for {region}: AWS returned no prices and the snapshot has none")
     fresh = set(listed) | {f"ec2.{t}.spot" for t in spot}
     kept = sorted(k for k in base if k not in fresh)
     doc = {
@@ -445,8 +444,6 @@ def refresh(
         else [],
         "regions": {region: {k: entries[k] for k in sorted(entries)}},
     }
-    if not entries:
-        raise PricingError(f"price refresh for {region}: AWS returned no prices and the snapshot has none")
     path = cache_path(region)
     write_text_atomic(path, yaml.safe_dump(doc, sort_keys=False, width=200), overwrite=True)
     return RefreshResult(

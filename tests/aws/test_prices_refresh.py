@@ -169,6 +169,7 @@ def test_estimate_names_the_refreshed_source(
     od = next(x for x in est.lines if x.item == "EC2 g5.xlarge on-demand")
     assert od.unit_price == 1.0123
     assert not any("not an observed price" in a for a in est.assumptions)
+    assert any("not returned by AWS keep the bundled snapshot of 2026-01-15" in a for a in est.assumptions)
     bundled = cost.estimate(spec, pricing.load("us-east-1", use_cache=False))
     assert "bundled snapshot" in bundled.price_source
 
