@@ -409,6 +409,9 @@ IMAGE_TAG = Variable(
 )
 #: terraform.tfvars value of image_tag until the operator sets the tag they pushed.
 DEFAULT_IMAGE_TAG = "v1"
+#: GPU model servers load large weights before /ready answers: the ALB health checks wait this long
+#: (the modules' GPU examples use the same; the module default of 300 s suits CPU servers).
+GPU_HEALTH_CHECK_GRACE_S = 600
 #: Where the task logs go: the ecs-service module names its log group /ecs/<name>.
 LOG_GROUP_PREFIX = "/ecs/"
 #: An image in a private ECR repository: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest].
@@ -573,9 +576,10 @@ def _gpu_capacity(spec: Spec, net: _Net) -> ModuleCallSpec:
         "instance_types": list(c.instance_types),
         "gpus_per_instance": min(t.nvidia_gpus for t in types),
         "instance_profile_arn": _out("iam", "instance_profile_arn"),
-        "on_demand_base": spec.spot.on_demand_base,
-        "spot_percentage": spec.spot.spot_percentage,
+        "spot_percentage": spec.spot.spot_percentage,  # Managed Instances: > 0 adds the SPOT provider
     }
+    if c.capacity == "ec2":
+        inputs["on_demand_base"] = spec.spot.on_demand_base  # EC2: on-demand hosts before Spot
     if c.capacity == "managed_instances":
         inputs["infrastructure_role_arn"] = _out("iam", "infrastructure_role_arn")
         inputs["instance_requirements"] = {
@@ -625,10 +629,15 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
         "execution_role_arn": _out("iam", "execution_role_arn"),
         "task_role_arn": _out("iam", "task_role_arn"),
         "log_kms_key_arn": _out("ecs_cluster", "logs_kms_key_arn"),
-        "on_demand_base": spec.spot.on_demand_base,
-        "spot_percentage": spec.spot.spot_percentage,
+        "spot_percentage": spec.spot.spot_percentage,  # also raises stopTimeout for Spot interruptions
         "desired_count": spec.scaling.min_tasks,
     }
+    if c.capacity != "ec2":
+        # Fargate and Managed Instances place the on-demand base in tasks; EC2 keeps it in the
+        # Auto Scaling group (gpu-capacity.on_demand_base, in hosts). modules/README.md "Wiring".
+        inputs["on_demand_base"] = spec.spot.on_demand_base
+    if c.gpus:
+        inputs["health_check_grace_period_seconds"] = GPU_HEALTH_CHECK_GRACE_S
     if c.capacity != "fargate":
         inputs["capacity_providers"] = _out("gpu_capacity", "capacity_provider_names")
     if c.architecture == "arm64":

@@ -84,9 +84,9 @@ module "ecs_service" {
   execution_role_arn    = module.iam.execution_role_arn
   task_role_arn         = module.iam.task_role_arn
   log_kms_key_arn       = module.ecs_cluster.logs_kms_key_arn
-  on_demand_base        = 1
   spot_percentage       = 75
   desired_count         = 1
+  on_demand_base        = 1
 }
 
 # 1..3 tasks, target cpu 60

@@ -81,8 +81,8 @@ module "gpu_capacity" {
   instance_types       = ["g5.xlarge", "g6.xlarge"]
   gpus_per_instance    = 1
   instance_profile_arn = module.iam.instance_profile_arn
-  on_demand_base       = 1
   spot_percentage      = 70
+  on_demand_base       = 1
   max_size             = 8
 }
 
@@ -103,18 +103,18 @@ module "ecs_service" {
     PORT       = "8080"
     MODEL_PATH = "s3://acme-models/sentiment/v3/model.onnx"
   }
-  cluster_arn           = module.ecs_cluster.cluster_arn
-  vpc_id                = module.network.vpc_id
-  subnet_ids            = module.network.private_subnet_ids
-  alb_security_group_id = module.alb.security_group_id
-  target_group_arn      = module.alb.target_group_arn
-  execution_role_arn    = module.iam.execution_role_arn
-  task_role_arn         = module.iam.task_role_arn
-  log_kms_key_arn       = module.ecs_cluster.logs_kms_key_arn
-  on_demand_base        = 1
-  spot_percentage       = 70
-  desired_count         = 1
-  capacity_providers    = module.gpu_capacity.capacity_provider_names
+  cluster_arn                       = module.ecs_cluster.cluster_arn
+  vpc_id                            = module.network.vpc_id
+  subnet_ids                        = module.network.private_subnet_ids
+  alb_security_group_id             = module.alb.security_group_id
+  target_group_arn                  = module.alb.target_group_arn
+  execution_role_arn                = module.iam.execution_role_arn
+  task_role_arn                     = module.iam.task_role_arn
+  log_kms_key_arn                   = module.ecs_cluster.logs_kms_key_arn
+  spot_percentage                   = 70
+  desired_count                     = 1
+  health_check_grace_period_seconds = 600
+  capacity_providers                = module.gpu_capacity.capacity_provider_names
 }
 
 # 1..8 tasks, target requests_per_target 100, schedules: night, workday

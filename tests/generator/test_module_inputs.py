@@ -47,14 +47,20 @@ def concrete(value: render.Value) -> Any:
 
 def _errors(module: str, inputs: dict[str, render.Value]) -> list[str]:
     values = {k: concrete(v) for k, v in inputs.items()}
-    return [str(d) for d in tfcore.check_variable_values(REPO / "modules" / module, values) if d.severity == "error"]
+    return [
+        str(d)
+        for d in tfcore.check_variable_values(REPO / "modules" / module, values)
+        if d.severity == "error"
+    ]
 
 
 @pytest.mark.parametrize("spec_path", ALL_SPECS, ids=spec_id)
 def test_module_inputs_pass_the_modules_variable_rules(spec_path: Path) -> None:
     spec = load_valid(spec_path)
     problems = {
-        name: errs for name, module, inputs, _c in render.module_calls(spec) if (errs := _errors(module, inputs))
+        name: errs
+        for name, module, inputs, _c in render.module_calls(spec)
+        if (errs := _errors(module, inputs))
     }
     assert problems == {}
 
