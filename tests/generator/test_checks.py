@@ -6,8 +6,12 @@ shown to fail on a deliberately broken workspace."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +142,22 @@ def test_equivalence_fails_on_a_broken_workspace(
     replace_in(ws / "main.tf", 'module "autoscaling" {', 'module "scaling" {')
     found = differences(hcl_config(ws), json_config(cdktf_workspaces["gpu-ec2-spot-schedules"]))
     assert "module.scaling: only in the first" in found and "module.autoscaling: only in the second" in found
+
+
+def test_cdktf_json_app_reproduces_the_synth(cdktf_workspaces: dict[str, Path], tmp_path: Path) -> None:
+    """What `cdktn synth` runs (cdktf.json's "app", in the workspace, CDKTF_OUTDIR set by the CLI)
+    writes the same cdk.tf.json that `mlfargate generate --format cdktf` put there."""
+    stack = cdktf_workspaces["prod/mlfargate"]
+    workspace_dir = stack.parents[3]
+    generated = stack.read_text()
+    stack.unlink()
+    app = json.loads((workspace_dir / "cdktf.json").read_text())["app"].split()
+    assert app[:3] == ["python", "-m", "cdktf_app"]
+    env = {**os.environ, "CDKTF_OUTDIR": str(workspace_dir / "cdktf.out")}
+    subprocess.run([sys.executable, *app[1:]], cwd=workspace_dir, env=env, check=True, capture_output=True)
+    assert stack.read_text() == generated
+    manifest_hashes = json.loads((workspace_dir / ".mlfargate-manifest.json").read_text())["files"]
+    assert not generate(
+        workspace_dir / "mlfargate.yaml", workspace_dir, Options(format="cdktf", check_only=True)
+    ).changed
+    assert set(manifest_hashes) == {"cdktf.json", "mlfargate.yaml", str(stack.relative_to(workspace_dir))}

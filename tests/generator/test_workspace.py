@@ -218,3 +218,13 @@ def test_generated_workspace_inside_repo_uses_relative_sources(tmp_path: Path) -
         assert 'source = "../../../../modules/network"' in (out / "main.tf").read_text()
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def test_cdktf_without_cdktn_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = workspace.importlib.util.find_spec
+    monkeypatch.setattr(
+        workspace.importlib.util, "find_spec", lambda n, *a: None if n == "cdktn" else real(n, *a)
+    )
+    with pytest.raises(WorkspaceError, match=r"pip install 'mlfargate\[cdktf\]'"):
+        generate(_spec(tmp_path), tmp_path / "ws", Options(format="cdktf"))
+    assert not (tmp_path / "ws").exists()
