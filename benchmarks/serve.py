@@ -5,7 +5,9 @@
 
 1. Builds an MLP (TorchScript, fixed seed) big enough that batching matters.
 2. Raw ceiling: calls the model directly through the server's own backend at several batch sizes; the
-   best rows/s is the physical ceiling of one replica, and its batch size is used for serving.
+   best rows/s is the physical ceiling of one replica, and its batch size is used for serving. It is
+   measured again after the serving runs and the better of the two is kept per batch size (a busy
+   neighbour on a shared machine must not make the served/raw ratio look better than it is).
 3. Starts the server (``python -m service.mlserve``) on a free loopback port twice -- MAX_BATCH_SIZE=1
    (batching off) and MAX_BATCH_SIZE=<best> (on) -- and drives it with C keep-alive connections, each
    sending one instance per request in a closed loop, for a fixed time per level.
@@ -53,6 +55,7 @@ class Level:
     p50_ms: float
     p99_ms: float
     errors: int
+    mean_batch_rows: float = 0.0  # rows per model call during this level (from /metrics)
 
 
 def free_port() -> int:
@@ -93,7 +96,27 @@ def build_model(
 def raw_ceiling(
     path: Path, device: str, batch_sizes: list[int], seconds: float, repeats: int
 ) -> tuple[dict[int, float], str]:
-    """Rows/s calling the model directly (same backend code as the server), median over repeats."""
+    """Rows/s calling the model directly (same backend code as the server), best of ``repeats`` runs,
+    best of 1 torch thread and torch's default (on a small shared machine one thread can win)."""
+    import torch
+
+    default_threads = torch.get_num_threads()
+    out: dict[int, float] = {}
+    name = ""
+    # On CPU one thread can beat the default on a small shared machine; on a GPU threads barely matter.
+    for threads in sorted({1, default_threads}) if device == "cpu" else [default_threads]:
+        torch.set_num_threads(threads)
+        print(f"  raw, {threads} torch thread(s):", flush=True)
+        rates, name = _raw_runs(path, device, batch_sizes, seconds, repeats)
+        for bs, rate in rates.items():
+            out[bs] = max(out.get(bs, 0.0), rate)
+    torch.set_num_threads(default_threads)
+    return out, name
+
+
+def _raw_runs(
+    path: Path, device: str, batch_sizes: list[int], seconds: float, repeats: int
+) -> tuple[dict[int, float], str]:
     from service.mlserve.backends import TorchBackend
     from service.mlserve.config import Settings
 
@@ -112,7 +135,7 @@ def raw_ceiling(
                 backend.predict(x)
                 n += bs
             runs.append(n / (time.perf_counter() - t0))
-        out[bs] = statistics.median(runs)
+        out[bs] = max(runs)  # a ceiling: noise only ever slows a run down, so the best run is the estimate
         print(f"  raw batch {bs:4d}: {out[bs]:9.1f} rows/s", flush=True)
     name = backend.device_name()
     del backend
@@ -243,17 +266,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hidden", type=int, default=4096)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--out-features", type=int, default=16)
-    ap.add_argument("--batch-sizes", default="1,8,16,32,64")
-    ap.add_argument("--concurrency", default="1,8,32,64")
+    ap.add_argument("--batch-sizes", default="1,8,32,64,128")
+    ap.add_argument("--concurrency", default="1,8,32,128")
     ap.add_argument("--seconds", type=float, default=3.0, help="per measured run")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--delay-ms", type=float, default=2.0, help="MAX_BATCH_DELAY_MS with batching on")
-    ap.add_argument("--threads", type=int, default=0, help="TORCH_THREADS for the server (0: torch default)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="TORCH_THREADS for the server (0: torch default; 1 can win when neighbours share the CPU)",
+    )
     ap.add_argument("--quick", action="store_true", help="short runs (GPU check): 1.5 s x 2 repeats")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/results/...)")
     args = ap.parse_args(argv)
     if args.quick:
         args.seconds, args.repeats = 1.5, 2
+    load_before = os.getloadavg()[0]
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     levels_c = [int(c) for c in args.concurrency.split(",")]
 
@@ -273,7 +302,6 @@ def main(argv: list[str] | None = None) -> int:
             + body
         )
         levels: list[Level] = []
-        mean_batch: dict[str, float] = {}
         for batching in (False, True):
             server = Server(
                 model,
@@ -284,17 +312,27 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 for c in levels_c:
+                    rows0, calls0 = server.batch_sizes_seen()
                     lv = drive(server.port, request, c, args.seconds, args.repeats, batching)
+                    rows1, calls1 = server.batch_sizes_seen()
+                    lv.mean_batch_rows = (
+                        round((rows1 - rows0) / (calls1 - calls0), 2) if calls1 > calls0 else 0.0
+                    )
                     levels.append(lv)
                     print(
                         f"  batching={'on ' if batching else 'off'} c={c:3d}: {lv.throughput_rps:8.1f} rps  "
-                        f"p50 {lv.p50_ms:7.2f} ms  p99 {lv.p99_ms:7.2f} ms  errors {lv.errors}",
+                        f"p50 {lv.p50_ms:7.2f} ms  p99 {lv.p99_ms:7.2f} ms  errors {lv.errors}  "
+                        f"rows/call {lv.mean_batch_rows}",
                         flush=True,
                     )
-                total, count = server.batch_sizes_seen()
-                mean_batch["on" if batching else "off"] = round(total / count, 2) if count else 0.0
             finally:
                 server.stop()
+
+        # Measure the ceiling again after serving and keep the better run per batch size: on a shared
+        # machine a busy neighbour during one raw run would otherwise flatter the served/raw ratio.
+        raw_after, _ = raw_ceiling(model, args.device, batch_sizes, args.seconds / 2, args.repeats)
+        raw = {b: max(raw[b], raw_after[b]) for b in raw}
+        ceiling_bs = max(raw, key=lambda b: raw[b])
 
     on = [lv for lv in levels if lv.batching]
     off = [lv for lv in levels if not lv.batching]
@@ -302,27 +340,30 @@ def main(argv: list[str] | None = None) -> int:
     on_top = next(lv.throughput_rps for lv in on if lv.concurrency == top_c)
     off_top = next(lv.throughput_rps for lv in off if lv.concurrency == top_c)
     measured = max(lv.throughput_rps for lv in on)
-    result = {
+    ratio_top = round(on_top / off_top, 2) if off_top else None
+    ratio_ceiling = round(measured / raw[ceiling_bs], 3)
+    result: dict[str, Any] = {
         "schema": SCHEMA,
         "device": device_name,
         "model": info,
-        "raw_ceiling_rps": round(raw[best_bs], 1),
+        "raw_ceiling_rps": round(raw[ceiling_bs], 1),
         "raw_by_batch_size": {str(b): round(v, 1) for b, v in raw.items()},
-        "best_batch_size": best_bs,
+        "best_batch_size": ceiling_bs,
+        "served_max_batch_size": best_bs,
         "levels": [asdict(lv) for lv in levels],
         "measured_rps_per_replica": measured,
         "ratios": {
-            "batched_over_unbatched_at_top_concurrency": round(on_top / off_top, 2) if off_top else None,
-            "best_served_over_raw_ceiling": round(measured / raw[best_bs], 3),
+            "batched_over_unbatched_at_top_concurrency": ratio_top,
+            "best_served_over_raw_ceiling": ratio_ceiling,
         },
-        "mean_rows_per_model_call": mean_batch,
         "settings": {
             "seconds_per_run": args.seconds,
             "repeats": args.repeats,
             "max_batch_delay_ms": args.delay_ms,
             "torch_threads": args.threads or None,
             "cpu_count": os.cpu_count(),
-            "statistic": "median over repeats",
+            "load_average_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "statistic": "served: median over repeats; raw ceiling: best run (before and after serving)",
         },
         "date": dt.date.today().isoformat(),
     }
@@ -332,9 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(
-        f"raw ceiling {raw[best_bs]:.1f} rows/s at batch {best_bs}; best served {measured:.1f} rps "
-        f"({result['ratios']['best_served_over_raw_ceiling']:.0%} of ceiling); at c={top_c} batched/unbatched "
-        f"{result['ratios']['batched_over_unbatched_at_top_concurrency']}x; wrote {out}",
+        f"raw ceiling {raw[ceiling_bs]:.1f} rows/s at batch {ceiling_bs}; best served {measured:.1f} rps "
+        f"({ratio_ceiling:.0%} of ceiling); at c={top_c} batched/unbatched {ratio_top}x; wrote {out}",
         flush=True,
     )
     return 0

@@ -45,13 +45,13 @@ if ! "$PY" -c "import pytest_asyncio" 2>/dev/null; then
           tests/service/test_service_dockerfile.py)
 fi
 
-MLSERVE_TEST_USE_GPU=cuda timeout 170 "$PY" -m pytest "${select[@]}" -m "not moto" -p no:cacheprovider -q \
+MLSERVE_TEST_USE_GPU=cuda timeout 150 "$PY" -m pytest "${select[@]}" -m "not moto" -p no:cacheprovider -q \
   -o asyncio_mode=auto --timeout 120 -rs --junitxml "$OUT/service-tests.xml" > "$OUT/service-tests.log" 2>&1
 rc=$?
 tail -n 25 "$OUT/service-tests.log"
 [ $rc -eq 0 ] || status=$rc
 
-timeout 110 "$PY" benchmarks/serve.py --device cuda --quick \
+timeout 140 "$PY" benchmarks/serve.py --device cuda --quick \
   --batch-sizes 1,8,32,64,128,256 --concurrency 1,16,64,256 \
   --out "$OUT/serve-cuda.json" > "$OUT/bench.log" 2>&1
 rc=$?
