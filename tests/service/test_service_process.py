@@ -127,12 +127,13 @@ def test_a_model_that_cannot_load_exits_1(
 
 
 def test_a_bad_setting_exits_2_with_one_line() -> None:
+    """Run the way the image does: ``python -m mlserve`` with the package at the top level."""
     proc = subprocess.run(
-        [sys.executable, "-m", "service.mlserve"],
-        cwd=REPO,
+        [sys.executable, "-m", "mlserve"],
+        cwd=REPO / "service",
         env={
             "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(REPO / "service"),
             "MODEL_PATH": "m.onnx",
             "USE_GPU": "sometimes",
         },
