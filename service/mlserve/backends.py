@@ -131,7 +131,7 @@ class TorchBackend:
         try:
             if scripted:
                 extra = {TORCHSCRIPT_META: ""}
-                model = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+                model = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)  # type: ignore[no-untyped-call]
                 if extra[TORCHSCRIPT_META]:
                     meta = json.loads(extra[TORCHSCRIPT_META])
             else:
