@@ -69,6 +69,12 @@ def metric(text: str, name: str) -> float:
     return total
 
 
+def pythonpath(*first: Path) -> str:
+    """``first`` ahead of the caller's PYTHONPATH (which may carry packages, e.g. on the GPU machine)."""
+    inherited = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join([*(str(p) for p in first), *([inherited] if inherited else [])])
+
+
 class ServerProcess:
     """``python -m service.mlserve`` on a free loopback port, as the container runs it."""
 
@@ -77,7 +83,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         full = dict(os.environ)
         full.update(env)
-        full.update(HOST="127.0.0.1", PORT=str(self.port), PYTHONPATH=str(REPO))
+        full.update(HOST="127.0.0.1", PORT=str(self.port), PYTHONPATH=pythonpath(REPO))
         self._log = log.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service.mlserve"],

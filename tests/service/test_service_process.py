@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.service import models
-from tests.service.helpers import TORCH_USE_GPU, ServerProcess, metric
+from tests.service.helpers import TORCH_USE_GPU, ServerProcess, metric, pythonpath
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ X = [[1.0, 2.0, 3.0, 4.0]]
 
 def healthcheck(port: int, path: str) -> int:
     """Exit code of ``python -m mlserve.healthcheck`` (the Dockerfile's HEALTHCHECK command)."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO / "service"), "PORT": str(port)}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath(REPO / "service"), "PORT": str(port)}
     proc = subprocess.run(
         [sys.executable, "-m", "mlserve.healthcheck", path], env=env, timeout=30, check=False
     )
@@ -133,7 +133,7 @@ def test_a_bad_setting_exits_2_with_one_line() -> None:
         cwd=REPO / "service",
         env={
             "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(REPO / "service"),
+            "PYTHONPATH": pythonpath(REPO / "service"),
             "MODEL_PATH": "m.onnx",
             "USE_GPU": "sometimes",
         },
