@@ -608,9 +608,9 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
     c = spec.compute
     environment: dict[str, Value] = {"PORT": str(spec.service.container_port)}
     uri = spec.service.model_uri
-    if uri and not uri.endswith("/"):
-        # The model server loads one object (MODEL_PATH=s3://bucket/key); a prefix only scopes the
-        # task role's read access, and the image must then set MODEL_PATH itself.
+    if uri:
+        # The model server loads one object (s3://bucket/key) or downloads a whole prefix
+        # (s3://bucket/prefix/) and loads the single model file in it (MODEL_FILE picks among several).
         environment["MODEL_PATH"] = uri
     inputs: dict[str, Value] = {
         "name": spec.prefix,

@@ -30,7 +30,7 @@ from .batching import Batcher, Draining, ModelError, QueueFull
 from .config import Settings
 from .device import CudaProbe, select_device
 from .metrics import Metrics
-from .s3 import resolve_model_path
+from .s3 import PrefixLimits, resolve_model_path
 
 log = logging.getLogger("mlserve.app")
 
@@ -121,7 +121,10 @@ def create_app(
 
     async def load() -> None:
         try:
-            path = await asyncio.to_thread(resolve_model_path, settings.model_path, settings.model_dir)
+            limits = PrefixLimits(settings.model_max_objects, settings.model_max_bytes)
+            path = await asyncio.to_thread(
+                resolve_model_path, settings.model_path, settings.model_dir, settings.model_file, limits
+            )
             device = select_device(settings.use_gpu, cuda_available)
             backend = await asyncio.to_thread(load_backend, settings, path, device)
             for n in sorted({1, settings.max_batch_size}):  # first-call costs (allocator, kernels) paid here

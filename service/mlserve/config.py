@@ -28,6 +28,9 @@ _FALSE = {"0", "false", "no", "off", "cpu"}
 @dataclass(frozen=True)
 class Settings:
     model_path: str
+    model_file: str | None = None  # relative path inside a MODEL_PATH directory or s3 prefix
+    model_max_objects: int = 1000  # bounds on an s3://bucket/prefix/ download
+    model_max_bytes: int = 10 * 1024**3
     use_gpu: str = "auto"
     host: str = "0.0.0.0"
     port: int = 8080
@@ -52,10 +55,15 @@ class Settings:
         e = os.environ if env is None else env
         model_path = e.get("MODEL_PATH", "").strip()
         if not model_path:
-            raise ConfigError("MODEL_PATH is not set: give a local file path or an s3://bucket/key URL")
+            raise ConfigError(
+                "MODEL_PATH is not set: give a local file or directory, s3://bucket/key or s3://bucket/prefix/"
+            )
         defaults = cls(model_path=model_path)
         return cls(
             model_path=model_path,
+            model_file=_relative_path(e, "MODEL_FILE"),
+            model_max_objects=_int(e, "MODEL_MAX_OBJECTS", defaults.model_max_objects, 1, 100_000),
+            model_max_bytes=_int(e, "MODEL_MAX_BYTES", defaults.model_max_bytes, 1, 1 << 40),
             use_gpu=_use_gpu(e.get("USE_GPU", "auto")),
             host=e.get("HOST", defaults.host),
             port=_int(e, "PORT", defaults.port, 1, 65535),
@@ -135,6 +143,25 @@ def _choice(e: Mapping[str, str], name: str, default: str | None, allowed: tuple
     value = raw.strip().lower()
     if value not in allowed:
         raise ConfigError(f"{name}={raw!r} is not allowed (allowed: {', '.join(allowed)})")
+    return value
+
+
+def unsafe_relative_path(path: str) -> bool:
+    """True when ``path`` (POSIX, relative) could leave the directory it is joined to, or is empty:
+    a leading '/', an empty, '.' or '..' segment, a backslash or a NUL."""
+    return "\\" in path or "\0" in path or any(part in ("", ".", "..") for part in path.split("/"))
+
+
+def _relative_path(e: Mapping[str, str], name: str) -> str | None:
+    raw = e.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if unsafe_relative_path(value):
+        raise ConfigError(
+            f"{name}={raw!r} is not allowed: a relative path inside MODEL_PATH such as model.onnx or "
+            "onnx/model.onnx (no leading '/', no '.' or '..' segments, no backslashes)"
+        )
     return value
 
 

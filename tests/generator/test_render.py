@@ -135,7 +135,9 @@ def test_wiring_follows_the_spec() -> None:
     )
 
     env = calls["ecs_service"]["environment"]
-    assert env == {"PORT": "8080"}  # a prefix scopes IAM only; the server needs one object in MODEL_PATH
+    # a prefix: the server downloads everything under it and loads the one model file found there
+    assert cpu.service.model_uri == "s3://acme-models/churn/v7/"
+    assert env == {"PORT": "8080", "MODEL_PATH": "s3://acme-models/churn/v7/"}
     dev = load_valid(REPO / "environments/dev/mlfargate.yaml")
     calls = {name: inputs for name, _m, inputs, _c in render.module_calls(dev)}
     assert calls["ecs_service"]["environment"] == {"PORT": "8080", "MODEL_PATH": dev.service.model_uri}
