@@ -165,6 +165,7 @@ class _Checkov:
         from checkov.terraform.plan_runner import Runner as PlanRunner
         from checkov.terraform.runner import Runner as TfRunner
 
+        _install_parse_cache()
         self.report_cls = Report
         self.registry_cls = RunnerRegistry
         self.filter_cls = RunnerFilter
@@ -185,6 +186,61 @@ class _Checkov:
             show_progress_bar=False,
             repo_root_for_plan_enrichment=[str(plan_root)] if plan_root else None,
         )
+
+
+#: Parsed HCL per file, keyed by (real path, SHA-256 of the bytes, clean_definitions). checkov re-parses
+#: every file on every scan with a slow lark grammar; modules rarely change between two gate runs, so a
+#: warm scan reuses the parse of every file whose bytes are unchanged. Callers get deep copies (checkov
+#: mutates what it loads); a file that fails to parse is never cached, so its error is reported each time.
+_PARSE_CACHE: dict[tuple[str, str, bool], Any] = {}
+
+
+def _install_parse_cache() -> None:
+    import copy
+    import hashlib
+    import os
+
+    from checkov.terraform import parser_utils, tf_parser
+    from checkov.terraform.module_loading import module_finder
+
+    original = parser_utils.load_or_die_quietly
+
+    def load_cached(file: Any, parsing_errors: dict[str, Exception], clean_definitions: bool = True) -> Any:
+        path = os.fspath(file)
+        try:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return original(file, parsing_errors, clean_definitions)
+        key = (os.path.realpath(path), digest, clean_definitions)
+        if key not in _PARSE_CACHE:
+            parsed = original(file, parsing_errors, clean_definitions)
+            if parsed is None:
+                return None
+            _PARSE_CACHE[key] = parsed
+        return copy.deepcopy(_PARSE_CACHE[key])
+
+    tf_parser.load_or_die_quietly = load_cached
+    module_finder.load_or_die_quietly = load_cached
+    _reuse_expression_evaluator()
+
+
+def _reuse_expression_evaluator() -> None:
+    """checkov builds a new asteval ``Interpreter`` for each of the thousands of expressions it
+    evaluates while rendering variables (about a third of a warm scan). The interpreter is stateless
+    between expressions here: ``eval`` clears its errors first, and the expressions are Terraform values,
+    never assignments. One interpreter per thread gives the same results for a fraction of the time."""
+    from checkov.terraform.graph_builder.variable_rendering import safe_eval_functions
+
+    make = safe_eval_functions.get_asteval
+    local = threading.local()
+
+    def shared() -> Any:
+        interpreter = getattr(local, "interpreter", None)
+        if interpreter is None:
+            interpreter = local.interpreter = make()
+        return interpreter
+
+    safe_eval_functions.get_asteval = shared
 
 
 def is_loaded() -> bool:
