@@ -219,8 +219,8 @@ def _install_parse_cache() -> None:
             _PARSE_CACHE[key] = parsed
         return copy.deepcopy(_PARSE_CACHE[key])
 
-    tf_parser.load_or_die_quietly = load_cached
-    module_finder.load_or_die_quietly = load_cached
+    tf_parser.load_or_die_quietly = load_cached  # type: ignore[attr-defined]
+    module_finder.load_or_die_quietly = load_cached  # type: ignore[attr-defined]
     _reuse_expression_evaluator()
 
 
