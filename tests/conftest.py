@@ -6,7 +6,6 @@ address) and points boto3 at it through environment variables for the duration o
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -51,16 +50,12 @@ def moto_server() -> Iterator[str]:
                 proc.kill()
                 pytest.fail(f"moto_server did not start on {url}")
             time.sleep(0.1)
-    saved = {k: os.environ.get(k) for k in _FAKE_ENV}
-    os.environ.update(_FAKE_ENV)
     try:
-        yield url
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in _FAKE_ENV.items():
+                patch.setenv(key, value)
+            yield url
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         proc.terminate()
         try:
             proc.wait(timeout=10)
