@@ -561,8 +561,8 @@ def _gpu_capacity(spec: Spec, net: _Net) -> ModuleCallSpec:
     c = spec.compute
     cat = catalog.load()
     types = [t for t in (cat.instance(n) for n in c.instance_types) if t is not None]
-    first = types[0]
-    per_instance = max(1, first.tasks_per_instance(c.cpu, c.memory, c.gpus))
+    # Any listed type may be launched (Spot pools): size the group for the one that holds the fewest tasks.
+    per_instance = max(1, min(t.tasks_per_instance(c.cpu, c.memory, c.gpus) for t in types))
     inputs: dict[str, Value] = {
         "name": spec.prefix,
         # The provider's default_tags do not reach launch-template tag specifications or the Auto

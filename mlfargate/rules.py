@@ -8,7 +8,6 @@ message), never just the first. Facts come from :mod:`mlfargate.catalog` and
 from __future__ import annotations
 
 import ipaddress
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,13 +24,11 @@ ELB_NAME_MAX = 32
 ELB_NAME_SUFFIX = "-alb"
 #: Smallest subnet we carve: /27 (an ALB needs at least 8 free addresses per subnet; AWS minimum is /28).
 SMALLEST_SUBNET_PREFIX = 27
-#: VPC CIDR block sizes AWS allows: /16 to /28.
-VPC_PREFIX_RANGE = (16, 28)
-
-
-def subnet_newbits(availability_zones: int) -> int:
-    """Bits added to the VPC prefix for each subnet: one public and one private subnet per AZ."""
-    return math.ceil(math.log2(2 * availability_zones))
+#: The largest VPC AWS allows is a /16.
+VPC_LARGEST_PREFIX = 16
+#: The network module's subnet layout: the VPC is cut into 16 equal blocks (`cidrsubnet(cidr, 4, i)`),
+#: public subnets at blocks 0..5 and private at 8..13, whatever the AZ count (modules/network/main.tf).
+SUBNET_NEWBITS = 4
 
 
 def check(spec: Spec, cat: Catalog | None = None) -> list[SpecError]:
@@ -113,16 +110,16 @@ def _network(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
     if block.version != 4:
         yield SpecError("network.vpc_cidr", "must be an IPv4 block (VPCs start from an IPv4 CIDR)")
         return
-    lo, hi = VPC_PREFIX_RANGE
+    lo = VPC_LARGEST_PREFIX
     azs = net.az_count
-    needed = SMALLEST_SUBNET_PREFIX - subnet_newbits(azs)
-    if not lo <= block.prefixlen <= hi:
-        yield SpecError("network.vpc_cidr", f"/{block.prefixlen} is not allowed; AWS VPCs are /{lo} to /{hi}")
+    needed = SMALLEST_SUBNET_PREFIX - SUBNET_NEWBITS
+    if block.prefixlen < lo:
+        yield SpecError("network.vpc_cidr", f"/{block.prefixlen} is not allowed; AWS VPCs are /{lo} to /28")
     elif block.prefixlen > needed:
         yield SpecError(
             "network.vpc_cidr",
-            f"/{block.prefixlen} is too small for {2 * azs} subnets of at least /{SMALLEST_SUBNET_PREFIX} "
-            f"(public + private in {azs} AZs); use /{needed} or larger",
+            f"/{block.prefixlen} is too small: the VPC is cut into 16 blocks (public + private subnets per AZ) "
+            f"and each must be at least /{SMALLEST_SUBNET_PREFIX}; use /{needed} or larger",
         )
     region_azs = cat.region_azs.get(spec.aws.region)
     if region_azs is not None and azs > region_azs:
@@ -256,7 +253,7 @@ def _scaling(spec: Spec) -> Iterator[SpecError]:
             yield SpecError(f"{key}.cron", f"'{sched.cron}' {exc}")
         try:
             ZoneInfo(sched.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a zone directory such as 'America'
             yield SpecError(
                 f"{key}.timezone", f"'{sched.timezone}' is not an IANA time zone such as America/New_York"
             )

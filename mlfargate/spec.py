@@ -78,7 +78,10 @@ class Service(_Model):
     health_check_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")] = "/ready"
     model_uri: Annotated[
         str | None,
-        Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", description="s3://bucket/prefix/"),
+        Field(
+            pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$",
+            description="s3://bucket/prefix/ (every object under it) or s3://bucket/key (one object)",
+        ),
     ] = None
     certificate_arn: Annotated[
         str | None, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$")

@@ -258,7 +258,7 @@ def manifest_text(files: dict[str, str], options: Options) -> str:
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
         return ""
@@ -301,6 +301,9 @@ def generate(spec_path: Path, out_dir: Path, options: Options | None = None) -> 
     options = options or Options()
     if out_dir.exists() and not out_dir.is_dir():
         raise WorkspaceError(f"{out_dir}: exists and is not a directory")
+    blocker = next((p for p in out_dir.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise WorkspaceError(f"{out_dir}: {blocker} is a file, not a directory; choose another --out")
     files, notes = render_files(spec_path, out_dir, options)
     changes = compare(out_dir, files, spec_path)
     result = GenerateResult(out_dir, options.format, changes, written=False, notes=notes)
@@ -315,7 +318,13 @@ def generate(spec_path: Path, out_dir: Path, options: Options | None = None) -> 
     if edited and not options.force:
         raise WorkspaceConflictError(result, edited)
     removed = [c.path for c in result.changed if c.status == "removed"]
-    _write(out_dir, files, removed, options)
+    try:
+        _write(out_dir, files, removed, options)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise WorkspaceError(
+            f"{out_dir}: cannot write the workspace there ({reason}); nothing was written"
+        ) from None
     return GenerateResult(out_dir, options.format, changes, written=True, notes=notes)
 
 
@@ -323,6 +332,7 @@ def _write(out_dir: Path, files: dict[str, str], removed: list[str], options: Op
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.mlfargate-", dir=parent))
+    tmp.chmod(0o755)  # mkdtemp makes it 0700; the workspace directory it becomes is an ordinary one
     try:
         everything = {**files, MANIFEST: manifest_text(files, options)}
         for name, text in everything.items():

@@ -12,7 +12,7 @@ from pathlib import Path
 from mlfargate.commands._common import Subparsers, emit_json, err, out
 from mlfargate.render import DEFAULT_MODULES_REPO, MODULES_REPO_ENV
 from mlfargate.spec import DEFAULT_FILE
-from mlfargate.workspace import GenerateResult, Options, WorkspaceConflictError, generate
+from mlfargate.workspace import GenerateResult, Options, WorkspaceConflictError, WorkspaceError, generate
 
 
 def _print_diffs(result: GenerateResult) -> None:
@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         check_only=args.check,
     )
+    if not args.out.strip():
+        raise WorkspaceError("--out is empty; name the workspace directory to write, e.g. environments/prod")
     try:
         result = generate(Path(args.spec), Path(args.out), options)
     except WorkspaceConflictError as conflict:

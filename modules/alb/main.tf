@@ -16,7 +16,8 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_18:This is the access-log bucket; logging it into itself would loop.
   #checkov:skip=CKV_AWS_144:Access logs are operational data kept in-region; replicating them doubles cost for no recovery need.
   #checkov:skip=CKV2_AWS_62:No consumer needs event notifications for access-log objects.
-  bucket_prefix = "${var.name}-alb-logs-"
+  # name is at most 28 characters, so "<name>-lb-" fits the 37-character bucket_prefix limit.
+  bucket_prefix = "${var.name}-lb-"
   force_destroy = var.force_destroy_log_bucket
   tags          = var.tags
 }

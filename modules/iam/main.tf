@@ -14,7 +14,10 @@ locals {
 
   model_path   = var.model_s3_uri == null ? "" : trimprefix(var.model_s3_uri, "s3://")
   model_bucket = split("/", local.model_path)[0]
-  model_prefix = var.model_s3_uri == null ? "" : trimprefix(local.model_path, "${local.model_bucket}/")
+  model_key    = var.model_s3_uri == null ? "" : trimprefix(local.model_path, "${local.model_bucket}/")
+  # The model server's rule: a URI ending in "/" is a prefix (every object under it), anything else one
+  # object. Grant exactly that: "v3/*" must not also match "v30/...", and an object is not a prefix.
+  model_objects = endswith(local.model_key, "/") ? "${local.model_key}*" : local.model_key
 
   create_instance_role = var.capacity != "fargate"
   # Name rule for Managed Instances: AmazonECSInfrastructureRolePolicyForManagedInstances scopes
@@ -111,7 +114,7 @@ data "aws_iam_policy_document" "task" {
   statement {
     sid       = "ReadModelObjects"
     actions   = ["s3:GetObject"]
-    resources = ["arn:${local.partition}:s3:::${local.model_bucket}/${local.model_prefix}*"]
+    resources = ["arn:${local.partition}:s3:::${local.model_bucket}/${local.model_objects}"]
   }
 
   statement {
@@ -121,7 +124,7 @@ data "aws_iam_policy_document" "task" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.model_prefix}*"]
+      values   = [local.model_objects]
     }
   }
 

@@ -25,13 +25,13 @@ variable "capacity" {
 }
 
 variable "model_s3_uri" {
-  description = "s3://bucket/prefix/ the task role may read (GetObject under the prefix, ListBucket limited to it); null grants no S3 access."
+  description = "The model the task role may read: s3://bucket/prefix/ (ending in /: every object under the prefix) or s3://bucket/key (that one object); GetObject and ListBucket are limited to it. null grants no S3 access."
   type        = string
   default     = null
 
   validation {
-    condition     = var.model_s3_uri == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", var.model_s3_uri))
-    error_message = "model_s3_uri must look like s3://bucket/prefix/ (a valid bucket name, optional prefix)."
+    condition     = var.model_s3_uri == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.model_s3_uri))
+    error_message = "model_s3_uri must look like s3://bucket/prefix/ or s3://bucket/key (a valid bucket name and a key or prefix)."
   }
 }
 

@@ -149,3 +149,15 @@ def test_wiring_follows_the_spec() -> None:
     assert calls["alb"]["subnet_ids"] == existing.network.public_subnet_ids
     assert calls["ecs_service"]["subnet_ids"] == existing.network.private_subnet_ids
     assert calls["alb"]["vpc_cidr"] == render.Ref("data.aws_vpc.existing.cidr_block")
+
+
+def test_asg_is_sized_for_the_listed_type_that_holds_the_fewest_tasks() -> None:
+    import yaml
+
+    from mlfargate.spec import from_data
+
+    data = yaml.safe_load((REPO / "examples/gpu-ec2-spot-schedules.yaml").read_text())
+    # g5.12xlarge holds 4 one-GPU tasks, g5.xlarge one: 8 tasks may need 8 hosts if Spot gives g5.xlarge.
+    data["compute"].update(instance_types=["g5.12xlarge", "g5.xlarge"])
+    calls = {name: inputs for name, _, inputs, _ in render.module_calls(from_data(data))}
+    assert calls["gpu_capacity"]["max_size"] == 8

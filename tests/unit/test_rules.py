@@ -171,7 +171,8 @@ def test_more_azs_than_the_region_has() -> None:
         ("10.20.0.1/16", ["not a valid CIDR", "host bits"]),
         ("fd00::/56", ["IPv4"]),
         ("10.0.0.0/8", ["/16 to /28"]),
-        ("10.0.0.0/26", ["too small", "/25 or larger"]),
+        ("10.0.0.0/26", ["too small", "/23 or larger"]),
+        ("10.0.0.0/24", ["too small", "16 blocks", "/23 or larger"]),
     ],
 )
 def test_vpc_cidr(cidr: str, fragments: list[str]) -> None:
@@ -179,10 +180,11 @@ def test_vpc_cidr(cidr: str, fragments: list[str]) -> None:
     assert_error(found, "network.vpc_cidr", *fragments)
 
 
-def test_cidr_room_grows_with_azs() -> None:
-    assert errors(GPU, lambda d: d["network"].update(vpc_cidr="10.0.0.0/25")) == []
-    found = errors(GPU, lambda d: d["network"].update(vpc_cidr="10.0.0.0/25", availability_zones=3))
-    assert_error(found, "network.vpc_cidr", "6 subnets", "/24 or larger")
+def test_cidr_room_follows_the_network_modules_layout() -> None:
+    # modules/network cuts the VPC into 16 blocks (cidrsubnet(cidr, 4, i)); a /23 gives /27 subnets.
+    assert errors(GPU, lambda d: d["network"].update(vpc_cidr="10.0.0.0/23", availability_zones=6)) == []
+    found = errors(GPU, lambda d: d["network"].update(vpc_cidr="10.0.0.0/25"))
+    assert_error(found, "network.vpc_cidr", "too small", "/23 or larger")
 
 
 def test_network_modes_do_not_mix() -> None:
@@ -227,8 +229,9 @@ def test_schedule_cron(expr: str, fragment: str) -> None:
     assert_error(found, "scaling.schedules[1].cron", fragment)
 
 
-def test_schedule_timezone_must_be_iana() -> None:
-    found = errors(GPU, lambda d: d["scaling"]["schedules"][0].update(timezone="EST5EDT-ish"))
+@pytest.mark.parametrize("zone", ["EST5EDT-ish", "America", "../etc"])
+def test_schedule_timezone_must_be_iana(zone: str) -> None:
+    found = errors(GPU, lambda d: d["scaling"]["schedules"][0].update(timezone=zone))
     assert_error(found, "scaling.schedules[0].timezone", "IANA")
 
 
