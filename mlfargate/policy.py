@@ -22,6 +22,7 @@ says why (aws-facts.md: "a waiver is an inline skip with a real reason, never a 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -291,6 +292,22 @@ def warm_up() -> None:
     _Checkov.get()
 
 
+_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"((?:\.{1,2}/|/)[^"]*)"', re.MULTILINE)
+
+
+def _missing_local_modules(root: Path) -> list[str]:
+    """Local module sources that do not exist: checkov silently skips them, so a workspace calling a
+    missing module would otherwise pass the gate with nothing scanned."""
+    missing: list[str] = []
+    for tf in sorted(root.glob("*.tf")):
+        for match in _LOCAL_SOURCE.finditer(tf.read_text(encoding="utf-8", errors="replace")):
+            source = match.group(1)
+            target = (root / source) if not source.startswith("/") else Path(source)
+            if not target.is_dir() or not any(target.glob("*.tf")):
+                missing.append(f"{tf.name}: module source {source} has no .tf files, so it cannot be checked")
+    return missing
+
+
 def scan_directory(path: Path) -> PolicyReport:
     """Run every checkov Terraform check on a workspace directory, following local module calls
     (``source = "./..."`` / ``"../..."``); registry modules are not downloaded."""
@@ -306,6 +323,7 @@ def scan_directory(path: Path) -> PolicyReport:
     runner = ck.tf_runner_cls()
     result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
     report = _convert(ck, result, root, str(path), "directory")
+    report.parsing_errors.extend(_missing_local_modules(root))
     report.seconds = time.perf_counter() - started
     return report
 

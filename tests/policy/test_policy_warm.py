@@ -49,3 +49,14 @@ def test_a_file_broken_after_a_good_scan_still_blocks(tmp_path: Path) -> None:
     assert policy.scan_directory(ws).ok
     (ws / "main.tf").write_text((ws / "main.tf").read_text() + '\nresource "aws_s3_bucket" "x" {\n')
     assert not policy.scan_directory(ws).ok
+
+
+def test_a_missing_local_module_blocks_the_gate(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "pass", ws)
+    (ws / "extra.tf").write_text('module "m" {\n  source = "./nope"\n}\n')
+    report = policy.scan_directory(ws)
+    assert not report.ok
+    assert report.parsing_errors == [
+        "extra.tf: module source ./nope has no .tf files, so it cannot be checked"
+    ]
