@@ -167,6 +167,7 @@ class _Checkov:
         from checkov.terraform.runner import Runner as TfRunner
 
         _install_parse_cache()
+        _reuse_expression_evaluator()
         self.report_cls = Report
         self.registry_cls = RunnerRegistry
         self.filter_cls = RunnerFilter
@@ -222,7 +223,6 @@ def _install_parse_cache() -> None:
 
     tf_parser.load_or_die_quietly = load_cached  # type: ignore[attr-defined]
     module_finder.load_or_die_quietly = load_cached  # type: ignore[attr-defined]
-    _reuse_expression_evaluator()
 
 
 def _reuse_expression_evaluator() -> None:

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from mlfargate.errors import MlfargateError
 
@@ -83,16 +84,8 @@ def _offline_env(data_dir: Path) -> Iterator[None]:
         "TF_IN_AUTOMATION": "1",
         "CHECKPOINT_DISABLE": "1",
     }
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    try:
+    with mock.patch.dict(os.environ, wanted):  # restores the environment exactly, even on error
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 _TEXT_DIAG = re.compile(
