@@ -14,6 +14,14 @@ severity comes from checkov when checkov has one (``severity_source="checkov"``)
 own triage (``severity_source="mlfargate"``), else it is ``UNKNOWN`` (``severity_source="none"``).
 Every unwaived failure blocks the gate whatever its severity; severity only orders the report.
 
+Modules: local module calls (``./``, ``../``, absolute paths) are followed as checkov follows them.
+Remote ones (git, registry, ...) are never downloaded by the gate; once ``terraform init`` (or
+``terraform get``, or ``mlfargate plan``) has installed them, they are read from the workspace's
+``.terraform/modules`` (``modules.json`` maps each source to its directory), so their resources are
+checked with the caller's arguments and their inline waivers apply. A module call the gate cannot read
+(a missing local directory, a remote module not installed) is listed in ``unchecked`` and blocks: an
+unread module is not a passed one.
+
 Waivers are checkov's inline comments, ``#checkov:skip=CKV_AWS_51:reason``, inside the resource block.
 A waiver must give a reason: a skip without one does not waive anything, the finding stays failed and
 says why (aws-facts.md: "a waiver is an inline skip with a real reason, never a blanket skip").
@@ -22,7 +30,6 @@ says why (aws-facts.md: "a waiver is an inline skip with a real reason, never a 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,13 +129,19 @@ class PolicyReport:
     waived: list[Waiver] = field(default_factory=list)
     passed: int = 0
     parsing_errors: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # module calls the gate could not read
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        """True when nothing blocks: no unwaived failure and every file parsed (an unparsed file is
-        an unchecked file, so it blocks too)."""
-        return not self.failed and not self.parsing_errors
+        """True when nothing blocks: no unwaived failure, every file parsed and every module call read
+        (an unparsed file or an unread module is unchecked code, so it blocks too)."""
+        return not self.failed and not self.parsing_errors and not self.unchecked
+
+    @property
+    def blocking(self) -> int:
+        """How many things block this report: unwaived failures, unparsed files, unread modules."""
+        return len(self.failed) + len(self.parsing_errors) + len(self.unchecked)
 
     def by_severity(self) -> dict[str, list[Finding]]:
         """Failures grouped by severity, most severe first; only non-empty groups."""
@@ -148,6 +161,7 @@ class PolicyReport:
             "failed": [asdict(f) | {"location": f.location} for f in self.failed],
             "waived": [asdict(w) | {"location": w.location} for w in self.waived],
             "parsing_errors": list(self.parsing_errors),
+            "unchecked": list(self.unchecked),
             "counts": {sev: len(items) for sev, items in self.by_severity().items()},
             "seconds": round(self.seconds, 4),
         }
@@ -168,6 +182,7 @@ class _Checkov:
 
         _install_parse_cache()
         _reuse_expression_evaluator()
+        _install_initialized_module_loader()
         self.report_cls = Report
         self.registry_cls = RunnerRegistry
         self.filter_cls = RunnerFilter
@@ -292,25 +307,112 @@ def warm_up() -> None:
     _Checkov.get()
 
 
-_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"((?:\.{1,2}/|/)[^"]*)"', re.MULTILINE)
+def installed_module_dir(root: Path, source: str) -> Path | None:
+    """Where ``terraform init`` installed the remote module ``source`` for the workspace ``root``, from
+    ``.terraform/modules/modules.json`` (registry sources are recorded with their host); None when it is
+    not installed, or installed from one source string into directories that differ (two versions of a
+    registry module: the gate cannot tell which call gets which)."""
+    import json
+
+    manifest = root / ".terraform" / "modules" / "modules.json"
+    try:
+        modules = json.loads(manifest.read_bytes()).get("Modules", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    wanted = {source, f"registry.terraform.io/{source}"}
+    dirs = {
+        str(m.get("Dir", ""))
+        for m in modules
+        if isinstance(m, dict) and m.get("Key") and m.get("Source") in wanted and m.get("Dir")
+    }
+    if len(dirs) != 1:
+        return None
+    directory = (root / dirs.pop()).resolve()
+    return directory if directory.is_dir() else None
 
 
-def _missing_local_modules(root: Path) -> list[str]:
-    """Local module sources that do not exist: checkov silently skips them, so a workspace calling a
-    missing module would otherwise pass the gate with nothing scanned."""
-    missing: list[str] = []
-    for tf in sorted(root.glob("*.tf")):
-        for match in _LOCAL_SOURCE.finditer(tf.read_text(encoding="utf-8", errors="replace")):
-            source = match.group(1)
-            target = (root / source) if not source.startswith("/") else Path(source)
-            if not target.is_dir() or not any(target.glob("*.tf")):
-                missing.append(f"{tf.name}: module source {source} has no .tf files, so it cannot be checked")
-    return missing
+def _is_local_source(source: str) -> bool:
+    return source.startswith(("./", "../", "/"))
+
+
+def _install_initialized_module_loader() -> None:
+    """Teach checkov's module registry to read remote modules from ``.terraform/modules`` (see the module
+    docs). A non-external loader, so it runs with downloads off; it only answers for sources that
+    ``terraform init`` installed for the workspace being scanned (the registry's ``root_dir``)."""
+    from checkov.terraform.module_loading.content import ModuleContent
+    from checkov.terraform.module_loading.loader import ModuleLoader
+    from checkov.terraform.module_loading.module_params import ModuleParams
+
+    class InitializedModuleLoader(ModuleLoader):
+        def __init__(self) -> None:
+            super().__init__()  # registers itself
+            self.is_external = False
+
+        def discover(self, module_params: ModuleParams) -> None:
+            return None
+
+        def _installed(self, module_params: ModuleParams) -> Path | None:
+            source = module_params.module_source
+            if not module_params.root_dir or _is_local_source(source):
+                return None
+            return installed_module_dir(Path(module_params.root_dir), source)
+
+        def _is_matching_loader(self, module_params: ModuleParams) -> bool:
+            return self._installed(module_params) is not None
+
+        def _find_module_path(self, module_params: ModuleParams) -> str:
+            return ""  # always resolve through _load_module
+
+        def _load_module(self, module_params: ModuleParams) -> ModuleContent:
+            return ModuleContent(str(self._installed(module_params)))
+
+    InitializedModuleLoader()
+
+
+def _unchecked_modules(root: Path) -> list[str]:
+    """Module calls, from the workspace down through every module it reads, that the gate cannot read:
+    a local source with no ``.tf`` files, a remote source ``terraform init`` has not installed. checkov
+    skips both silently, so without this a workspace of such calls would pass with nothing scanned."""
+    from checkov.terraform import tf_parser
+
+    unchecked: list[str] = []
+    seen: set[Path] = set()
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        for tf in sorted(directory.glob("*.tf")):
+            parsed = tf_parser.load_or_die_quietly(tf, {}) or {}  # type: ignore[attr-defined]  # cached
+            for block in parsed.get("module", []):
+                for name, body in block.items():
+                    source = (body.get("source") or [None])[0] if isinstance(body, dict) else None
+                    if not isinstance(source, str):
+                        continue
+                    where = f"{_display_path(str(tf), root)}: module {name!r} (source {source})"
+                    if _is_local_source(source):
+                        target = (directory / source).resolve()
+                        if not target.is_dir() or not any(target.glob("*.tf")):
+                            unchecked.append(f"{where}: no .tf files there, so it cannot be checked")
+                            continue
+                    else:
+                        installed = installed_module_dir(root, source)
+                        if installed is None:
+                            unchecked.append(
+                                f"{where}: remote module not installed, so it cannot be checked; run "
+                                "`terraform get` in the workspace (or `mlfargate plan`, which runs init) "
+                                "and check again"
+                            )
+                            continue
+                        target = installed
+                    pending.append(target)
+    return unchecked
 
 
 def scan_directory(path: Path) -> PolicyReport:
-    """Run every checkov Terraform check on a workspace directory, following local module calls
-    (``source = "./..."`` / ``"../..."``); registry modules are not downloaded."""
+    """Run every checkov Terraform check on a workspace directory, following local module calls and
+    remote ones ``terraform init`` installed (nothing is downloaded); see the module docs."""
     import time
 
     root = Path(path).resolve()
@@ -323,7 +425,7 @@ def scan_directory(path: Path) -> PolicyReport:
     runner = ck.tf_runner_cls()
     result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
     report = _convert(ck, result, root, str(path), "directory")
-    report.parsing_errors.extend(_missing_local_modules(root))
+    report.unchecked = _unchecked_modules(root)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -64,6 +64,8 @@ def render_gate(reports: list[Any]) -> None:
         )
         for path in report.parsing_errors:
             out(f"  UNPARSED {path}: checkov could not parse it, so it is unchecked")
+        for line in report.unchecked:
+            out(f"  UNCHECKED {line}")
         for severity, findings in report.by_severity().items():
             out(f"  {severity}")
             for f in findings:
@@ -74,10 +76,11 @@ def render_gate(reports: list[Any]) -> None:
 
 
 def gate_failed(reports: list[Any]) -> GateFailedError:
-    failed = sum(len(r.failed) + len(r.parsing_errors) for r in reports)
+    failed = sum(r.blocking for r in reports)
     return GateFailedError(
         f"policy gate failed with {failed} unwaived finding(s): fix them or waive each with "
-        "`#checkov:skip=CHECK_ID:reason` in the resource"
+        "`#checkov:skip=CHECK_ID:reason` in the resource; unparsed files and unchecked modules block "
+        "until the gate can read them"
     )
 
 

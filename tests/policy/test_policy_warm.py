@@ -57,6 +57,6 @@ def test_a_missing_local_module_blocks_the_gate(tmp_path: Path) -> None:
     (ws / "extra.tf").write_text('module "m" {\n  source = "./nope"\n}\n')
     report = policy.scan_directory(ws)
     assert not report.ok
-    assert report.parsing_errors == [
-        "extra.tf: module source ./nope has no .tf files, so it cannot be checked"
+    assert report.unchecked == [
+        "extra.tf: module 'm' (source ./nope): no .tf files there, so it cannot be checked"
     ]
