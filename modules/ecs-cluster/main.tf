@@ -32,9 +32,14 @@ resource "aws_kms_key" "logs" {
         Principal = { Service = "logs.${local.region}.amazonaws.com" }
         Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
         Resource  = "*"
+        # The task log group /ecs/<name> and the groups under it (/ecs/<name>/exec-audit); not
+        # /ecs/<name>* , which would also match another deployment's /ecs/<name>2.
         Condition = {
           ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/ecs/${var.name}*"
+            "kms:EncryptionContext:aws:logs:arn" = [
+              "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/ecs/${var.name}",
+              "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/ecs/${var.name}/*",
+            ]
           }
         }
       },
