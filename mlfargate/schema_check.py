@@ -368,7 +368,7 @@ def _parse(path: Path) -> dict[str, Any]:
 def tf_files(path: Path) -> list[Path]:
     """Every ``.tf`` file under ``path`` (skipping ``.terraform`` folders), sorted."""
     if path.is_file():
-        return [path]
+        return [path] if path.suffix == ".tf" else []
     return sorted(p for p in path.rglob("*.tf") if ".terraform" not in p.parts and p.is_file())
 
 
@@ -377,13 +377,16 @@ def check_directory(path: Path) -> SchemaReport:
     path = Path(path)
     if not path.exists():
         raise SchemaCheckError(f"{path}: no such file or directory")
+    files = list(tf_files(path))
+    if not files:
+        raise SchemaCheckError(f"{path}: no .tf files to check; give a Terraform directory or a .tf file")
     schema = load_schema()
     report = SchemaReport(
         provider_version=schema["provider_version"],
         cdktn_provider_aws_version=schema["cdktn_provider_aws_version"],
     )
     root = path if path.is_dir() else path.parent
-    for file in tf_files(path):
+    for file in files:
         report.files_checked += 1
         checker = _FileChecker(schema, file, str(file.relative_to(root)), report)
         data = _parse(file)

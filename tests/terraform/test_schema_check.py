@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -137,9 +136,7 @@ def test_cached_schema_is_used_not_the_assembly(monkeypatch: pytest.MonkeyPatch)
 
     schema_check.load_schema.cache_clear()
     monkeypatch.setattr(schema_check, "extract_from_installed_package", boom)
-    started = time.perf_counter()
     schema = schema_check.load_schema()
-    assert time.perf_counter() - started < 5
     with gzip.open(schema_check.BUNDLED_SCHEMA) as fh:
         bundled = json.load(fh)
     assert schema["cdktn_provider_aws_version"] == bundled["cdktn_provider_aws_version"]
@@ -186,3 +183,15 @@ def test_cli_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert 'main.tf:1: aws_ecr_repository.r: missing required argument "name"' in out
     assert main(["schema-check", str(tmp_path / "nope")]) == 2
     assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_nothing_to_check_is_an_error_not_a_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "notes.md").write_text("# not terraform\n")
+    for target in (empty, tmp_path / "notes.md"):
+        assert main(["schema-check", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert (
+            err.strip() == f"error: {target}: no .tf files to check; give a Terraform directory or a .tf file"
+        )
