@@ -18,6 +18,7 @@ no longer matches the configuration.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -469,8 +470,12 @@ def load_saved_plan(workspace: Path) -> SavedPlan:
 
 
 def discard_saved_plan(workspace: Path) -> None:
-    for path in saved_plan_paths(workspace):
+    """Remove the saved plan, and ``.mlfargate/`` with it when nothing else is in there."""
+    paths = saved_plan_paths(workspace)
+    for path in paths:
         path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # missing, or holds something that is not ours to delete
+        paths[0].parent.rmdir()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -502,21 +507,25 @@ def plan(
     fingerprint. Init must have run."""
     ws = workspace.resolve()
     plan_file, plan_json, meta_file = saved_plan_paths(ws)
-    plan_file.parent.mkdir(exist_ok=True)
     discard_saved_plan(ws)
+    plan_file.parent.mkdir(exist_ok=True)
     args = ["plan", "-input=false", "-json", f"-lock-timeout={lock_timeout}", f"-out={plan_file}"]
     if destroy:
         args.append("-destroy")
-    result = run(engine, ws, args, on_event=on_event, json_events=True)
-    if result.returncode != 0:
-        plan_file.unlink(missing_ok=True)
-        raise _failure(result, "plan")
-    shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)])
-    if shown.returncode != 0:
-        raise _failure(shown, "show")
-    plan_json.write_text(shown.stdout)
-    meta = {"fingerprint": fingerprint(ws), "destroy": destroy, "created": time.time()}
-    meta_file.write_text(json.dumps(meta, indent=2))
+    try:
+        result = run(engine, ws, args, on_event=on_event, json_events=True)
+        if result.returncode != 0:
+            raise _failure(result, "plan")
+        shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)])
+        if shown.returncode != 0:
+            raise _failure(shown, "show")
+        plan_json.write_text(shown.stdout)
+        meta = {"fingerprint": fingerprint(ws), "destroy": destroy, "created": time.time()}
+        # Written last: a plan without its meta file is no saved plan (apply refuses it).
+        meta_file.write_text(json.dumps(meta, indent=2))
+    except BaseException:
+        discard_saved_plan(ws)  # a failed or interrupted plan leaves nothing half-written behind
+        raise
     return SavedPlan(ws, plan_file, plan_json, str(meta["fingerprint"]), destroy, float(str(meta["created"])))
 
 

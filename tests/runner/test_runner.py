@@ -78,6 +78,24 @@ def test_saved_plan_is_required_and_must_match_configuration(
         runner.load_saved_plan(ws)
 
 
+def test_a_failed_plan_leaves_nothing_behind(embedded: Engine, make_ws: Callable[..., Path]) -> None:
+    ws = make_ws()
+    runner.init(embedded, ws)
+    runner.plan(embedded, ws)
+    assert (ws / runner.STATE_DIR).is_dir()
+    # A precondition that fails at plan time: Terraform core exits 1 after -out was named.
+    (ws / "bad.tf").write_text(
+        'variable "v" {\n  default = "a"\n}\n\n'
+        'resource "terraform_data" "bad" {\n  lifecycle {\n    precondition {\n'
+        '      condition     = var.v == "b"\n      error_message = "planted failure"\n    }\n  }\n}\n'
+    )
+    with pytest.raises(runner.TerraformError, match="planted failure"):
+        runner.plan(embedded, ws)
+    assert not (ws / runner.STATE_DIR).exists()  # the old plan is gone too: it no longer matches
+    with pytest.raises(runner.PlanRequiredError, match="no saved plan"):
+        runner.load_saved_plan(ws)
+
+
 def test_fingerprint_follows_local_modules(
     embedded: Engine, make_ws: Callable[..., Path], tmp_path: Path
 ) -> None:
