@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mlfargate import __version__
 from mlfargate.errors import MlfargateError
+from mlfargate.rules import bucket_name_error
 from mlfargate.spec import DEFAULT_FILE, Spec
 
 if TYPE_CHECKING:
@@ -221,6 +222,10 @@ def local_source(out_dir: Path, modules: Path | None = None) -> ModuleSource:
 def plan(
     spec: Spec, source: ModuleSource, *, spec_text: str, backend_bucket: str | None = None
 ) -> WorkspacePlan:
+    if backend_bucket is not None:
+        problem = bucket_name_error(backend_bucket)
+        if problem:
+            raise RenderError(f"--backend-bucket {backend_bucket!r} {problem}")
     modules = [
         ModuleCall(name, module, source.for_module(module), inputs, comment, source.waivers())
         for name, module, inputs, comment in module_calls(spec)

@@ -8,6 +8,7 @@ message), never just the first. Facts come from :mod:`mlfargate.catalog` and
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,34 @@ VPC_LARGEST_PREFIX = 16
 #: The network module's subnet layout: the VPC is cut into 16 equal blocks (`cidrsubnet(cidr, 4, i)`),
 #: public subnets at blocks 0..5 and private at 8..13, whatever the AZ count (modules/network/main.tf).
 SUBNET_NEWBITS = 4
+
+
+#: S3 general purpose bucket naming rules (AWS S3 User Guide, "General purpose bucket naming rules",
+#: docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html, read 2026-11-26).
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_error(name: str) -> str | None:
+    """Why S3 would refuse ``name`` as a general purpose bucket name, or None when it is valid."""
+    if not 3 <= len(name) <= 63:
+        return f"is {len(name)} characters; S3 bucket names have 3 to 63"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name):
+        return (
+            "may hold only lowercase letters, digits, dots and hyphens, and must start and end with a "
+            "letter or digit"
+        )
+    if ".." in name:
+        return "must not contain two adjacent dots"
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
+        return "must not be formatted as an IP address"
+    for prefix in _BUCKET_RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"must not start with {prefix!r} (reserved by S3)"
+    for suffix in _BUCKET_RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"must not end with {suffix!r} (reserved by S3)"
+    return None
 
 
 def check(spec: Spec, cat: Catalog | None = None) -> list[SpecError]:

@@ -138,10 +138,11 @@ def render_files(spec_path: Path, out_dir: Path, options: Options) -> tuple[dict
         )
         return render.render_hcl(ws), ws.notes
     stack_dir = out_dir / CDKTF_OUT / "stacks" / spec.prefix
-    source = module_source(options, stack_dir)  # fail fast, before starting Node
+    source = module_source(options, stack_dir)
+    # The same plan the app will build: bad options fail here, before starting Node.
+    notes = render.plan(spec, source, spec_text=text, backend_bucket=options.backend_bucket).notes
     files = synth_cdktf(spec_path, out_dir, options)
     files[render.SPEC_COPY] = text
-    notes = render.plan(spec, source, spec_text=text).notes
     return files, notes
 
 
