@@ -174,12 +174,17 @@ class _Checkov:
     _loaded: _Checkov | None = None
 
     def __init__(self) -> None:
+        import logging
+
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
         from checkov.common.output.report import Report
         from checkov.common.runners.runner_registry import RunnerRegistry
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.plan_runner import Runner as PlanRunner
         from checkov.terraform.runner import Runner as TfRunner
 
+        _restore_root_logging(level, handlers)
         _install_parse_cache()
         _reuse_expression_evaluator()
         _install_initialized_module_loader()
@@ -205,6 +210,34 @@ class _Checkov:
         )
 
 
+def _restore_root_logging(level: int, handlers: list[Any]) -> None:
+    """Undo what importing checkov does to the process's root logger (checkov.logging_init, written for
+    its CLI): level DEBUG, a stderr handler, and a handler that keeps every record in an in-memory
+    StringIO for upload to its platform. In a long-lived process (the TUI, a warm gate) that is memory
+    that only grows and ~9% of a warm scan spent formatting debug records nobody reads; and checkov's
+    own warnings (``logging.warning`` on the root logger: "Failed to find context for ...") would land
+    in the operator's terminal. So: the root logger's level and handlers as they were, and checkov's
+    root-logger records below ERROR dropped, unless ``LOG_LEVEL`` is set (checkov's debug switch)."""
+    import logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    if os.environ.get("LOG_LEVEL"):
+        return
+    import checkov
+
+    package = os.path.dirname(checkov.__file__ or "") + os.sep
+
+    def not_checkov_chatter(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(package)
+
+    root.addFilter(not_checkov_chatter)
+    logging.getLogger("checkov").setLevel(logging.ERROR)
+
+
 #: Parsed HCL per file, keyed by (real path, SHA-256 of the bytes, clean_definitions). checkov re-parses
 #: every file on every scan with a slow lark grammar; modules rarely change between two gate runs, so a
 #: warm scan reuses the parse of every file whose bytes are unchanged. Callers get deep copies (checkov
@@ -212,10 +245,33 @@ class _Checkov:
 _PARSE_CACHE: dict[tuple[str, str, bool], Any] = {}
 
 
+def _parse_key(file: Any, clean_definitions: bool = True) -> tuple[str, str, bool] | None:
+    """The parse cache's key for a file: its real path, the SHA-256 of its bytes; None if unreadable."""
+    import hashlib
+
+    path = os.fspath(file)
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return (os.path.realpath(path), digest, clean_definitions)
+
+
+def _parsed_read_only(file: Path) -> dict[str, Any]:
+    """A file's parsed HCL from the parse cache, not copied: for callers that only read it."""
+    from checkov.terraform import tf_parser
+
+    key = _parse_key(file)
+    if key is None:
+        return {}
+    if key not in _PARSE_CACHE:
+        tf_parser.load_or_die_quietly(file, {})  # type: ignore[attr-defined]  # fills the cache
+    parsed = _PARSE_CACHE.get(key)
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _install_parse_cache() -> None:
     import copy
-    import hashlib
-    import os
 
     from checkov.terraform import parser_utils, tf_parser
     from checkov.terraform.module_loading import module_finder
@@ -223,12 +279,9 @@ def _install_parse_cache() -> None:
     original = parser_utils.load_or_die_quietly
 
     def load_cached(file: Any, parsing_errors: dict[str, Exception], clean_definitions: bool = True) -> Any:
-        path = os.fspath(file)
-        try:
-            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        except OSError:
+        key = _parse_key(file, clean_definitions)
+        if key is None:
             return original(file, parsing_errors, clean_definitions)
-        key = (os.path.realpath(path), digest, clean_definitions)
         if key not in _PARSE_CACHE:
             parsed = original(file, parsing_errors, clean_definitions)
             if parsed is None:
@@ -373,8 +426,6 @@ def _unchecked_modules(root: Path) -> list[str]:
     """Module calls, from the workspace down through every module it reads, that the gate cannot read:
     a local source with no ``.tf`` files, a remote source ``terraform init`` has not installed. checkov
     skips both silently, so without this a workspace of such calls would pass with nothing scanned."""
-    from checkov.terraform import tf_parser
-
     unchecked: list[str] = []
     seen: set[Path] = set()
     pending = [root]
@@ -384,8 +435,7 @@ def _unchecked_modules(root: Path) -> list[str]:
             continue
         seen.add(directory)
         for tf in sorted(directory.glob("*.tf")):
-            parsed = tf_parser.load_or_die_quietly(tf, {}) or {}  # type: ignore[attr-defined]  # cached
-            for block in parsed.get("module", []):
+            for block in _parsed_read_only(tf).get("module", []):
                 for name, body in block.items():
                     source = (body.get("source") or [None])[0] if isinstance(body, dict) else None
                     if not isinstance(source, str):

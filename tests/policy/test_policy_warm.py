@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -60,3 +61,47 @@ def test_a_missing_local_module_blocks_the_gate(tmp_path: Path) -> None:
     assert report.unchecked == [
         "extra.tf: module 'm' (source ./nope): no .tf files there, so it cannot be checked"
     ]
+
+
+_LOGGING_PROBE = """
+import io, logging, os, sys
+from pathlib import Path
+from mlfargate import policy
+
+root = logging.getLogger()
+ours = logging.StreamHandler(io.StringIO())
+root.addHandler(ours)
+before = (root.level, list(root.handlers))
+policy.scan_directory(Path(sys.argv[1]))
+import checkov.terraform.runner as checkov_module
+
+print(before == (root.level, list(root.handlers)))  # level and handlers as the app left them
+record = dict(name="root", msg="chatter", args=(), exc_info=None, lineno=1)
+chatter = logging.LogRecord(level=logging.WARNING, pathname=checkov_module.__file__, **record)
+failure = logging.LogRecord(level=logging.ERROR, pathname=checkov_module.__file__, **record)
+own = logging.LogRecord(level=logging.WARNING, pathname=__file__, **record)
+print(bool(root.filter(chatter)), bool(root.filter(failure)), bool(root.filter(own)))
+"""
+
+
+def test_checkov_does_not_take_over_the_process_logging(tmp_path: Path) -> None:
+    """checkov's import sets the root logger to DEBUG and adds handlers (one buffering every record in
+    memory); the gate puts the app's logging back and keeps checkov's sub-ERROR chatter out of it."""
+    import subprocess
+    import sys
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(_LOGGING_PROBE)
+    env = {k: v for k, v in os.environ.items() if k != "LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, str(probe), str(FIXTURES / "pass")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "True", "True"]
+    # LOG_LEVEL (checkov's own debug switch) keeps its records flowing.
+    debug = subprocess.run(
+        [sys.executable, str(probe), str(FIXTURES / "pass")],
+        capture_output=True, text=True, env=env | {"LOG_LEVEL": "DEBUG"},
+    )  # fmt: skip
+    assert debug.returncode == 0, debug.stderr
+    assert debug.stdout.split() == ["True", "True", "True", "True"]
