@@ -17,10 +17,10 @@ Every unwaived failure blocks the gate whatever its severity; severity only orde
 Modules: local module calls (``./``, ``../``, absolute paths) are followed as checkov follows them.
 Remote ones (git, registry, ...) are never downloaded by the gate; once ``terraform init`` (or
 ``terraform get``, or ``mlfargate plan``) has installed them, they are read from the workspace's
-``.terraform/modules`` (``modules.json`` maps each source to its directory), so their resources are
+``.terraform/modules`` (``modules.json`` maps each call to its directory), so their resources are
 checked with the caller's arguments and their inline waivers apply. A module call the gate cannot read
 (a missing local directory, a remote module not installed) is listed in ``unchecked`` and blocks: an
-unread module is not a passed one.
+unread module is not a passed one. So is a ``.tf.json`` file: checkov's Terraform runner skips them.
 
 Waivers are checkov's inline comments, ``#checkov:skip=CKV_AWS_51:reason``, inside the resource block.
 A waiver must give a reason: a skip without one does not waive anything, the finding stays failed and
@@ -29,6 +29,7 @@ says why (aws-facts.md: "a waiver is an inline skip with a real reason, never a 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import asdict, dataclass, field
@@ -138,11 +139,6 @@ class PolicyReport:
         (an unparsed file or an unread module is unchecked code, so it blocks too)."""
         return not self.failed and not self.parsing_errors and not self.unchecked
 
-    @property
-    def blocking(self) -> int:
-        """How many things block this report: unwaived failures, unparsed files, unread modules."""
-        return len(self.failed) + len(self.parsing_errors) + len(self.unchecked)
-
     def by_severity(self) -> dict[str, list[Finding]]:
         """Failures grouped by severity, most severe first; only non-empty groups."""
         groups: dict[str, list[Finding]] = {}
@@ -174,17 +170,14 @@ class _Checkov:
     _loaded: _Checkov | None = None
 
     def __init__(self) -> None:
-        import logging
-
-        root = logging.getLogger()
-        level, handlers = root.level, list(root.handlers)
+        saved = _LoggingState.capture()
         from checkov.common.output.report import Report
         from checkov.common.runners.runner_registry import RunnerRegistry
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.plan_runner import Runner as PlanRunner
         from checkov.terraform.runner import Runner as TfRunner
 
-        _restore_root_logging(level, handlers)
+        saved.restore()
         _install_parse_cache()
         _reuse_expression_evaluator()
         _install_initialized_module_loader()
@@ -210,32 +203,57 @@ class _Checkov:
         )
 
 
-def _restore_root_logging(level: int, handlers: list[Any]) -> None:
-    """Undo what importing checkov does to the process's root logger (checkov.logging_init, written for
-    its CLI): level DEBUG, a stderr handler, and a handler that keeps every record in an in-memory
-    StringIO for upload to its platform. In a long-lived process (the TUI, a warm gate) that is memory
-    that only grows and ~9% of a warm scan spent formatting debug records nobody reads; and checkov's
-    own warnings (``logging.warning`` on the root logger: "Failed to find context for ...") would land
-    in the operator's terminal. So: the root logger's level and handlers as they were, and checkov's
-    root-logger records below ERROR dropped, unless ``LOG_LEVEL`` is set (checkov's debug switch)."""
-    import logging
+@dataclass
+class _LoggingState:
+    """What importing checkov changes in the process's logging (checkov.logging_init, written for its
+    CLI): the root logger set to DEBUG; the app's first root handler given checkov's level and format
+    (or, with none, a stderr handler added); a handler keeping every record in an in-memory StringIO for
+    upload to its platform; urllib3's loggers set to ERROR and cut off from the root. In a long-lived
+    process (the TUI, a warm gate) that is memory that only grows, ~9% of a warm scan spent formatting
+    debug records nobody reads, the app's own log settings overridden, and checkov's warnings
+    (``logging.warning`` on the root logger: "Failed to find context for ...") in the operator's
+    terminal. :meth:`restore` puts all of it back and drops checkov's root-logger records below ERROR.
+    With ``LOG_LEVEL`` set (checkov's own debug switch) checkov's logging is left as checkov made it."""
 
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    if os.environ.get("LOG_LEVEL"):
-        return
-    import checkov
+    root_level: int
+    handlers: list[tuple[logging.Handler, int, logging.Formatter | None]]
+    others: dict[str, tuple[int, bool]]  # logger name -> (level, propagate)
 
-    package = os.path.dirname(checkov.__file__ or "") + os.sep
+    _OTHERS = ("urllib3", "urllib3.connectionpool")
 
-    def not_checkov_chatter(record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR or not record.pathname.startswith(package)
+    @classmethod
+    def capture(cls) -> _LoggingState:
+        root = logging.getLogger()
+        return cls(
+            root_level=root.level,
+            handlers=[(h, h.level, h.formatter) for h in root.handlers],
+            others={n: (logging.getLogger(n).level, logging.getLogger(n).propagate) for n in cls._OTHERS},
+        )
 
-    root.addFilter(not_checkov_chatter)
-    logging.getLogger("checkov").setLevel(logging.ERROR)
+    def restore(self) -> None:
+        if os.environ.get("LOG_LEVEL"):
+            return
+        root = logging.getLogger()
+        kept = [h for h, _, _ in self.handlers]
+        for handler in list(root.handlers):
+            if handler not in kept:
+                root.removeHandler(handler)
+        for handler, level, formatter in self.handlers:
+            handler.setLevel(level)
+            handler.setFormatter(formatter)
+        root.setLevel(self.root_level)
+        for name, (level, propagate) in self.others.items():
+            logging.getLogger(name).setLevel(level)
+            logging.getLogger(name).propagate = propagate
+        import checkov
+
+        package = os.path.dirname(checkov.__file__ or "") + os.sep
+
+        def not_checkov_chatter(record: logging.LogRecord) -> bool:
+            return record.levelno >= logging.ERROR or not record.pathname.startswith(package)
+
+        root.addFilter(not_checkov_chatter)
+        logging.getLogger("checkov").setLevel(logging.ERROR)
 
 
 #: Parsed HCL per file, keyed by (real path, SHA-256 of the bytes, clean_definitions). checkov re-parses
@@ -360,38 +378,43 @@ def warm_up() -> None:
     _Checkov.get()
 
 
-def installed_module_dir(root: Path, source: str) -> Path | None:
-    """Where ``terraform init`` installed the remote module ``source`` for the workspace ``root``, from
-    ``.terraform/modules/modules.json`` (registry sources are recorded with their host); None when it is
-    not installed, or installed from one source string into directories that differ (two versions of a
-    registry module: the gate cannot tell which call gets which)."""
+def installed_modules(root: Path) -> dict[str, Path]:
+    """The modules ``terraform init``/``get`` installed for the workspace ``root``, by call path
+    (``Key`` in ``modules.json``: ``network``, ``parent.child``) -> directory. Terraform installs every
+    call into its own directory, even two calls of one source, and records the source normalised
+    (``git::/x`` becomes ``git::file:///x``), so the call path is the key, never the source string.
+    Honours ``TF_DATA_DIR`` (relative to the workspace, as Terraform reads it); {} before init."""
     import json
 
-    manifest = root / ".terraform" / "modules" / "modules.json"
+    data_dir = Path(os.environ.get("TF_DATA_DIR") or ".terraform")
+    manifest = (root / data_dir if not data_dir.is_absolute() else data_dir) / "modules" / "modules.json"
     try:
         modules = json.loads(manifest.read_bytes()).get("Modules", [])
     except (OSError, ValueError, AttributeError):
-        return None
-    wanted = {source, f"registry.terraform.io/{source}"}
-    dirs = {
-        str(m.get("Dir", ""))
-        for m in modules
-        if isinstance(m, dict) and m.get("Key") and m.get("Source") in wanted and m.get("Dir")
-    }
-    if len(dirs) != 1:
-        return None
-    directory = (root / dirs.pop()).resolve()
-    return directory if directory.is_dir() else None
+        return {}
+    found: dict[str, Path] = {}
+    for module in modules if isinstance(modules, list) else []:
+        if isinstance(module, dict) and module.get("Key") and module.get("Dir"):
+            directory = (root / str(module["Dir"])).resolve()
+            if directory.is_dir():
+                found[str(module["Key"])] = directory
+    return found
 
 
 def _is_local_source(source: str) -> bool:
     return source.startswith(("./", "../", "/"))
 
 
+#: Per workspace (real path) being scanned: (real path of the calling module's directory, source as
+#: written) -> the directory Terraform installed that call into. Filled by :func:`_module_map` before
+#: each scan, read by the module loader checkov calls during it.
+_INSTALLED_CALLS: dict[str, dict[tuple[str, str], str]] = {}
+
+
 def _install_initialized_module_loader() -> None:
     """Teach checkov's module registry to read remote modules from ``.terraform/modules`` (see the module
-    docs). A non-external loader, so it runs with downloads off; it only answers for sources that
-    ``terraform init`` installed for the workspace being scanned (the registry's ``root_dir``)."""
+    docs). A non-external loader, so it runs with downloads off; it answers only for the remote calls
+    :func:`_module_map` resolved for the workspace being scanned (the registry's ``root_dir``)."""
     from checkov.terraform.module_loading.content import ModuleContent
     from checkov.terraform.module_loading.loader import ModuleLoader
     from checkov.terraform.module_loading.module_params import ModuleParams
@@ -404,59 +427,96 @@ def _install_initialized_module_loader() -> None:
         def discover(self, module_params: ModuleParams) -> None:
             return None
 
-        def _installed(self, module_params: ModuleParams) -> Path | None:
-            source = module_params.module_source
-            if not module_params.root_dir or _is_local_source(source):
-                return None
-            return installed_module_dir(Path(module_params.root_dir), source)
+        def _installed(self, module_params: ModuleParams) -> str | None:
+            calls = _INSTALLED_CALLS.get(os.path.realpath(module_params.root_dir or "."), {})
+            return calls.get((os.path.realpath(module_params.current_dir), module_params.module_source))
 
         def _is_matching_loader(self, module_params: ModuleParams) -> bool:
-            return self._installed(module_params) is not None
+            return (
+                not _is_local_source(module_params.module_source)
+                and self._installed(module_params) is not None
+            )
 
         def _find_module_path(self, module_params: ModuleParams) -> str:
             return ""  # always resolve through _load_module
 
         def _load_module(self, module_params: ModuleParams) -> ModuleContent:
-            return ModuleContent(str(self._installed(module_params)))
+            return ModuleContent(self._installed(module_params))
 
     InitializedModuleLoader()
 
 
-def _unchecked_modules(root: Path) -> list[str]:
-    """Module calls, from the workspace down through every module it reads, that the gate cannot read:
-    a local source with no ``.tf`` files, a remote source ``terraform init`` has not installed. checkov
-    skips both silently, so without this a workspace of such calls would pass with nothing scanned."""
+def _module_calls(file: Path) -> list[tuple[str, str]]:
+    """(name, source) of each module call in a ``.tf`` or ``.tf.json`` file."""
+    import json
+
+    calls: list[tuple[str, str]] = []
+    if file.name.endswith(".tf.json"):
+        try:
+            blocks = json.loads(file.read_bytes()).get("module", {})
+        except (OSError, ValueError, AttributeError):
+            return []
+        for block in blocks if isinstance(blocks, list) else [blocks]:
+            for name, body in block.items() if isinstance(block, dict) else []:
+                source = body.get("source") if isinstance(body, dict) else None
+                if isinstance(source, str):
+                    calls.append((name, source))
+        return calls
+    for block in _parsed_read_only(file).get("module", []):
+        for name, body in block.items():
+            source = (body.get("source") or [None])[0] if isinstance(body, dict) else None
+            if isinstance(source, str):
+                calls.append((name, source))
+    return calls
+
+
+def _module_map(root: Path) -> list[str]:
+    """Walk the module calls from the workspace down through every module the gate reads; record where
+    Terraform installed each remote call (for the loader, in :data:`_INSTALLED_CALLS`) and return what
+    the gate cannot read, one line each: a local source with no ``.tf`` files, a remote call not
+    installed, and ``.tf.json`` files (checkov's Terraform runner skips them). checkov skips all of
+    these silently, so without this such a workspace would pass with nothing scanned."""
+    installed = installed_modules(root)
+    resolved: dict[tuple[str, str], str] = {}
     unchecked: list[str] = []
     seen: set[Path] = set()
-    pending = [root]
+    pending: list[tuple[Path, str]] = [(root, "")]
     while pending:
-        directory = pending.pop()
+        directory, prefix = pending.pop()
         if directory in seen:
             continue
         seen.add(directory)
-        for tf in sorted(directory.glob("*.tf")):
-            for block in _parsed_read_only(tf).get("module", []):
-                for name, body in block.items():
-                    source = (body.get("source") or [None])[0] if isinstance(body, dict) else None
-                    if not isinstance(source, str):
+        files = sorted([*directory.glob("*.tf"), *directory.glob("*.tf.json")])
+        for file in files:
+            if file.name.endswith(".tf.json"):
+                unchecked.append(
+                    f"{_display_path(str(file), root)}: checkov does not read .tf.json files, so it is "
+                    "unchecked; gate the HCL workspace of the same spec (`mlfargate generate --format hcl`: "
+                    "the same module calls)"
+                )
+            for name, source in _module_calls(file):
+                key = f"{prefix}.{name}" if prefix else name
+                where = f"{_display_path(str(file), root)}: module {name!r} (source {source})"
+                if _is_local_source(source):
+                    target = (directory / source).resolve()
+                    if not target.is_dir() or not any(target.glob("*.tf")):
+                        unchecked.append(f"{where}: no .tf files there, so it cannot be checked")
                         continue
-                    where = f"{_display_path(str(tf), root)}: module {name!r} (source {source})"
-                    if _is_local_source(source):
-                        target = (directory / source).resolve()
-                        if not target.is_dir() or not any(target.glob("*.tf")):
-                            unchecked.append(f"{where}: no .tf files there, so it cannot be checked")
-                            continue
-                    else:
-                        installed = installed_module_dir(root, source)
-                        if installed is None:
-                            unchecked.append(
-                                f"{where}: remote module not installed, so it cannot be checked; run "
-                                "`terraform get` in the workspace (or `mlfargate plan`, which runs init) "
-                                "and check again"
-                            )
-                            continue
-                        target = installed
-                    pending.append(target)
+                else:
+                    found = installed.get(key)
+                    if found is None:
+                        unchecked.append(
+                            f"{where}: remote module not installed, so it cannot be checked; run "
+                            "`terraform get` in the workspace (or `mlfargate plan`, which runs init) "
+                            "and check again"
+                        )
+                        continue
+                    # Two calls of one source from one module get one content: the same source and
+                    # version resolve to the same code, and checkov itself caches by source+version.
+                    resolved.setdefault((os.path.realpath(directory), source), str(found))
+                    target = found
+                pending.append((target, key))
+    _INSTALLED_CALLS[os.path.realpath(root)] = resolved
     return unchecked
 
 
@@ -472,10 +532,11 @@ def scan_directory(path: Path) -> PolicyReport:
         raise PolicyError(f"{path}: no .tf files; give the Terraform workspace directory to check")
     ck = _Checkov.get()
     started = time.perf_counter()
+    unchecked = _module_map(root)
     runner = ck.tf_runner_cls()
     result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
     report = _convert(ck, result, root, str(path), "directory")
-    report.unchecked = _unchecked_modules(root)
+    report.unchecked = unchecked
     report.seconds = time.perf_counter() - started
     return report
 
@@ -501,6 +562,7 @@ def scan_plan(plan_json_path: Path, workspace: Path | None = None) -> PolicyRepo
     root = Path(workspace).resolve() if workspace else plan.parent
     ck = _Checkov.get()
     started = time.perf_counter()
+    _module_map(root)  # the enrichment below reads the configuration's modules (waivers, file:line)
     runner = ck.plan_runner_cls()
     result = runner.run(
         root_folder=None, files=[str(plan)], runner_filter=ck.runner_filter("terraform_plan", root)

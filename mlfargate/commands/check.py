@@ -58,9 +58,11 @@ def render_gate(reports: list[Any]) -> None:
     for report in reports:
         what = "configuration" if report.kind == "directory" else "plan"
         verdict = "pass" if report.ok else "FAIL"
+        unread = len(report.parsing_errors) + len(report.unchecked)
         out(
             f"gate ({what} {report.target}): {verdict}: {len(report.failed)} failed, "
             f"{len(report.waived)} waived, {report.passed} passed"
+            + (f", {unread} unchecked" if unread else "")
         )
         for path in report.parsing_errors:
             out(f"  UNPARSED {path}: checkov could not parse it, so it is unchecked")
@@ -76,12 +78,17 @@ def render_gate(reports: list[Any]) -> None:
 
 
 def gate_failed(reports: list[Any]) -> GateFailedError:
-    failed = sum(r.blocking for r in reports)
-    return GateFailedError(
-        f"policy gate failed with {failed} unwaived finding(s): fix them or waive each with "
-        "`#checkov:skip=CHECK_ID:reason` in the resource; unparsed files and unchecked modules block "
-        "until the gate can read them"
-    )
+    failed = sum(len(r.failed) for r in reports)
+    unread = sum(len(r.parsing_errors) + len(r.unchecked) for r in reports)
+    parts = []
+    if failed:
+        parts.append(
+            f"{failed} unwaived finding(s): fix them or waive each with `#checkov:skip=CHECK_ID:reason` in "
+            "the resource"
+        )
+    if unread:
+        parts.append(f"{unread} unchecked file(s) or module call(s): see UNPARSED/UNCHECKED above")
+    return GateFailedError(f"policy gate failed with {'; '.join(parts)}")
 
 
 def register(sub: Subparsers) -> None:

@@ -133,44 +133,79 @@ def test_a_generated_git_sourced_workspace_gates_like_the_local_one(tmp_path: Pa
     assert after.passed - expected.passed == len(before.unchecked)  # CKV_TF_2 passes on a tagged ref
 
 
-def test_installed_module_dir_reads_terraforms_manifest(tmp_path: Path) -> None:
-    """The lookup on manifests as Terraform writes them: registry sources carry their host; one
-    source installed into two directories (two versions) is ambiguous and not guessed."""
+def test_two_calls_of_one_module_and_a_source_terraform_normalises(tmp_path: Path) -> None:
+    """Terraform installs each call into its own directory and records ``git::/path`` as
+    ``git::file:///path``: both calls are found by their call path and checked."""
+    repo = _repo(tmp_path, {"modules/ecr/main.tf": MODULE})
     ws = tmp_path / "ws"
-    for d in ("a", "b", "c"):
-        (ws / ".terraform" / "modules" / d).mkdir(parents=True)
+    ws.mkdir()
+    calls = [
+        ("a", f"git::file://{repo}//modules/ecr?ref=v1.0.0"),
+        ("b", f"git::{repo}//modules/ecr?ref=v1.0.0"),
+    ]
+    (ws / "main.tf").write_text(
+        "".join(
+            f'module "{name}" {{\n'
+            "  #checkov:skip=CKV_TF_1:pinned to the release tag v1.0.0 of the test repository\n"
+            f'  source     = "{source}"\n  mutability = "MUTABLE"\n}}\n\n'
+            for name, source in calls
+        )
+    )
+    _get(ws)
+    manifest = json.loads((ws / ".terraform" / "modules" / "modules.json").read_text())
+    assert {m["Key"] for m in manifest["Modules"]} == {"", "a", "b"}  # one directory per call
+    report = policy.scan_directory(ws)
+    assert report.unchecked == []
+    assert {(f.check_id, f.resource) for f in report.failed} >= {
+        ("CKV_AWS_51", "module.a.aws_ecr_repository.this"),
+        ("CKV_AWS_51", "module.b.aws_ecr_repository.this"),
+    }
+
+
+def test_installed_modules_reads_terraforms_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest as Terraform writes it: one entry per call path (nested calls joined by dots),
+    directories relative to the workspace; TF_DATA_DIR moves it."""
+    ws = tmp_path / "ws"
+    for d in ("vpc", "vpc/modules/sub", "x"):
+        (ws / ".terraform" / "modules" / d).mkdir(parents=True, exist_ok=True)
     modules = [
         {"Key": "", "Source": "", "Dir": "."},
         {
             "Key": "vpc",
             "Source": "registry.terraform.io/acme/vpc/aws",
             "Version": "5.1.0",
-            "Dir": ".terraform/modules/a",
+            "Dir": ".terraform/modules/vpc",
         },
-        {"Key": "x", "Source": "git::https://example.com/m.git?ref=v1", "Dir": ".terraform/modules/b"},
-        {"Key": "y", "Source": "git::https://example.com/m.git?ref=v1", "Dir": ".terraform/modules/b"},
-        {
-            "Key": "old",
-            "Source": "registry.terraform.io/acme/db/aws",
-            "Version": "1.0.0",
-            "Dir": ".terraform/modules/b",
-        },
-        {
-            "Key": "new",
-            "Source": "registry.terraform.io/acme/db/aws",
-            "Version": "2.0.0",
-            "Dir": ".terraform/modules/c",
-        },
+        {"Key": "vpc.sub", "Source": "./modules/sub", "Dir": ".terraform/modules/vpc/modules/sub"},
+        {"Key": "gone", "Source": "git::https://example.com/m.git", "Dir": ".terraform/modules/gone"},
     ]
     (ws / ".terraform" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules}))
-    assert policy.installed_module_dir(ws, "acme/vpc/aws") == (ws / ".terraform/modules/a").resolve()
-    assert (
-        policy.installed_module_dir(ws, "git::https://example.com/m.git?ref=v1")
-        == (ws / ".terraform/modules/b").resolve()
-    )
-    assert policy.installed_module_dir(ws, "acme/db/aws") is None  # two versions: ambiguous
-    assert policy.installed_module_dir(ws, "git::https://example.com/m.git?ref=v2") is None
-    assert policy.installed_module_dir(tmp_path / "elsewhere", "acme/vpc/aws") is None
+    found = policy.installed_modules(ws)
+    assert found == {
+        "vpc": (ws / ".terraform/modules/vpc").resolve(),
+        "vpc.sub": (ws / ".terraform/modules/vpc/modules/sub").resolve(),
+    }  # the root entry and a directory that no longer exists are left out
+    monkeypatch.setenv("TF_DATA_DIR", "elsewhere")
+    assert policy.installed_modules(ws) == {}
+    (ws / ".terraform").rename(ws / "elsewhere")
+    modules[1]["Dir"] = "elsewhere/modules/vpc"
+    (ws / "elsewhere" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules[:2]}))
+    assert policy.installed_modules(ws) == {"vpc": (ws / "elsewhere/modules/vpc").resolve()}
+
+
+def test_tf_json_files_are_unchecked_not_passed(tmp_path: Path) -> None:
+    """checkov's Terraform runner skips .tf.json (CDK Terrain's output): listed and blocking; module
+    calls written in JSON are still followed for the missing-module check."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "cdk.tf.json").write_text(json.dumps({"module": {"m": {"source": "./nope"}}}))
+    report = policy.scan_directory(ws)
+    assert not report.ok
+    assert report.unchecked == [
+        "cdk.tf.json: checkov does not read .tf.json files, so it is unchecked; gate the HCL workspace of "
+        "the same spec (`mlfargate generate --format hcl`: the same module calls)",
+        "cdk.tf.json: module 'm' (source ./nope): no .tf files there, so it cannot be checked",
+    ]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -70,23 +70,34 @@ from mlfargate import policy
 
 root = logging.getLogger()
 ours = logging.StreamHandler(io.StringIO())
+ours.setLevel(logging.INFO)
+ours.setFormatter(logging.Formatter("app: %(message)s"))
 root.addHandler(ours)
-before = (root.level, list(root.handlers))
+root.setLevel(logging.INFO)
+urllib3 = logging.getLogger("urllib3")
+
+def state():
+    return (root.level, list(root.handlers), ours.level, ours.formatter._fmt, urllib3.level, urllib3.propagate)
+
+before = state()
 policy.scan_directory(Path(sys.argv[1]))
 import checkov.terraform.runner as checkov_module
 
-print(before == (root.level, list(root.handlers)))  # level and handlers as the app left them
+print(before == state())  # levels, handlers, our handler's level and format, urllib3: as the app left them
 record = dict(name="root", msg="chatter", args=(), exc_info=None, lineno=1)
 chatter = logging.LogRecord(level=logging.WARNING, pathname=checkov_module.__file__, **record)
 failure = logging.LogRecord(level=logging.ERROR, pathname=checkov_module.__file__, **record)
 own = logging.LogRecord(level=logging.WARNING, pathname=__file__, **record)
 print(bool(root.filter(chatter)), bool(root.filter(failure)), bool(root.filter(own)))
+logging.info("still logging")
+print(ours.stream.getvalue().strip())
 """
 
 
 def test_checkov_does_not_take_over_the_process_logging(tmp_path: Path) -> None:
-    """checkov's import sets the root logger to DEBUG and adds handlers (one buffering every record in
-    memory); the gate puts the app's logging back and keeps checkov's sub-ERROR chatter out of it."""
+    """checkov's import sets the root logger to DEBUG, re-levels and re-formats the app's handler, adds
+    handlers (one buffering every record in memory) and silences urllib3; the gate puts the app's
+    logging back and keeps checkov's sub-ERROR chatter out of it."""
     import subprocess
     import sys
 
@@ -97,11 +108,11 @@ def test_checkov_does_not_take_over_the_process_logging(tmp_path: Path) -> None:
         [sys.executable, str(probe), str(FIXTURES / "pass")], capture_output=True, text=True, env=env
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "False", "True", "True"]
-    # LOG_LEVEL (checkov's own debug switch) keeps its records flowing.
+    assert result.stdout.splitlines() == ["True", "False True True", "app: still logging"]
+    # LOG_LEVEL (checkov's own debug switch) leaves checkov's logging as checkov set it up.
     debug = subprocess.run(
         [sys.executable, str(probe), str(FIXTURES / "pass")],
         capture_output=True, text=True, env=env | {"LOG_LEVEL": "DEBUG"},
     )  # fmt: skip
     assert debug.returncode == 0, debug.stderr
-    assert debug.stdout.split() == ["True", "True", "True", "True"]
+    assert debug.stdout.splitlines()[:2] == ["False", "True True True"]
