@@ -293,6 +293,9 @@ def run(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
         if in_main:
             signal.signal(signal.SIGINT, previous)
     return RunResult(
