@@ -1,7 +1,8 @@
 """Generate the Inputs/Outputs tables of each module README from its .tf files.
 
 The tables live between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` in
-``modules/<module>/README.md``. ``--check`` rewrites nothing and exits 1 when a README is stale
+``modules/<module>/README.md``; the README's pinned ``?ref=modules/<module>/vX.Y.Z`` follows the newest
+release in the module's CHANGELOG.md. ``--check`` rewrites nothing and exits 1 when a README is stale
 (the test suite runs it, so READMEs cannot drift from the code).
 
     python scripts/module_docs.py            # rewrite the tables
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,12 +67,24 @@ def render(module: Path) -> str:
     return "\n".join(lines)
 
 
-def update(readme: Path, table: str) -> str:
+def latest_release(module: Path) -> str | None:
+    """The newest ``## [X.Y.Z]`` heading of the module's CHANGELOG.md (newest first, Keep a Changelog)."""
+    changelog = module / "CHANGELOG.md"
+    if not changelog.exists():
+        return None
+    found = re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog.read_text(encoding="utf-8"), re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def update(readme: Path, table: str, version: str | None = None) -> str:
     text = readme.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme}: missing {BEGIN} / {END} markers")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
+    if version:
+        pin = re.compile(rf"(\?ref=modules/{re.escape(readme.parent.name)}/v)\d+\.\d+\.\d+")
+        head = pin.sub(rf"\g<1>{version}", head)
     return f"{head}{BEGIN}\n{table}\n{END}{tail}"
 
 
@@ -90,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{readme}: missing", file=sys.stderr)
             stale.append(readme)
             continue
-        wanted = update(readme, render(module))
+        wanted = update(readme, render(module), latest_release(module))
         if wanted != readme.read_text(encoding="utf-8"):
             stale.append(readme)
             if not args.check:
@@ -98,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         for readme in stale:
             print(
-                f"{readme}: inputs/outputs table is out of date; run python scripts/module_docs.py",
+                f"{readme}: inputs/outputs table or pinned release is out of date; run "
+                "python scripts/module_docs.py",
                 file=sys.stderr,
             )
         return 1

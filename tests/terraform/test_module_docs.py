@@ -42,3 +42,16 @@ def test_check_fails_on_drift_and_rewrite_fixes_it(modules_copy: Path) -> None:
     assert _run("--modules", str(modules_copy)).returncode == 0
     assert "How many tagged images stay." in (modules_copy / "ecr" / "README.md").read_text()
     assert _run("--check", "--modules", str(modules_copy)).returncode == 0
+
+
+def test_the_readme_pins_the_newest_release_of_the_changelog(modules_copy: Path) -> None:
+    changelog = modules_copy / "ecr" / "CHANGELOG.md"
+    changelog.write_text(
+        changelog.read_text().replace(
+            "## [1.0.0]", "## [1.1.0] - 2026-11-27\n### Added\n- Something.\n\n## [1.0.0]", 1
+        )
+    )
+    stale = _run("--check", "--modules", str(modules_copy))
+    assert stale.returncode == 1 and "ecr/README.md" in stale.stderr
+    assert _run("--modules", str(modules_copy)).returncode == 0
+    assert "?ref=modules/ecr/v1.1.0" in (modules_copy / "ecr" / "README.md").read_text()
