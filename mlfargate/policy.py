@@ -203,6 +203,10 @@ class _Checkov:
         )
 
 
+#: Set to 1 to keep checkov's own logging setup (debugging checkov itself).
+CHECKOV_LOG_ENV = "MLFARGATE_CHECKOV_LOG"
+
+
 @dataclass
 class _LoggingState:
     """What importing checkov changes in the process's logging (checkov.logging_init, written for its
@@ -213,7 +217,8 @@ class _LoggingState:
     debug records nobody reads, the app's own log settings overridden, and checkov's warnings
     (``logging.warning`` on the root logger: "Failed to find context for ...") in the operator's
     terminal. :meth:`restore` puts all of it back and drops checkov's root-logger records below ERROR.
-    With ``LOG_LEVEL`` set (checkov's own debug switch) checkov's logging is left as checkov made it."""
+    With ``MLFARGATE_CHECKOV_LOG=1`` checkov's logging is left as checkov made it (then checkov's own
+    ``LOG_LEVEL`` sets its level; ``LOG_LEVEL`` alone is too common in containers to mean this)."""
 
     root_level: int
     handlers: list[tuple[logging.Handler, int, logging.Formatter | None]]
@@ -231,7 +236,7 @@ class _LoggingState:
         )
 
     def restore(self) -> None:
-        if os.environ.get("LOG_LEVEL"):
+        if os.environ.get(CHECKOV_LOG_ENV) == "1":
             return
         root = logging.getLogger()
         kept = [h for h, _, _ in self.handlers]
@@ -405,10 +410,10 @@ def _is_local_source(source: str) -> bool:
     return source.startswith(("./", "../", "/"))
 
 
-#: Per workspace (real path) being scanned: (real path of the calling module's directory, source as
-#: written) -> the directory Terraform installed that call into. Filled by :func:`_module_map` before
-#: each scan, read by the module loader checkov calls during it.
-_INSTALLED_CALLS: dict[str, dict[tuple[str, str], str]] = {}
+#: Per workspace (real path) being scanned: (real path of the calling module's directory, source and
+#: version as written, "latest" without one) -> the directory Terraform installed that call into.
+#: Filled by :func:`_module_map` before each scan, read by the module loader checkov calls during it.
+_INSTALLED_CALLS: dict[str, dict[tuple[str, str, str], str]] = {}
 
 
 def _install_initialized_module_loader() -> None:
@@ -429,7 +434,12 @@ def _install_initialized_module_loader() -> None:
 
         def _installed(self, module_params: ModuleParams) -> str | None:
             calls = _INSTALLED_CALLS.get(os.path.realpath(module_params.root_dir or "."), {})
-            return calls.get((os.path.realpath(module_params.current_dir), module_params.module_source))
+            key = (
+                os.path.realpath(module_params.current_dir),
+                module_params.module_source,
+                module_params.version or "latest",
+            )
+            return calls.get(key)
 
         def _is_matching_loader(self, module_params: ModuleParams) -> bool:
             return (
@@ -446,11 +456,12 @@ def _install_initialized_module_loader() -> None:
     InitializedModuleLoader()
 
 
-def _module_calls(file: Path) -> list[tuple[str, str]]:
-    """(name, source) of each module call in a ``.tf`` or ``.tf.json`` file."""
+def _module_calls(file: Path) -> list[tuple[str, str, str]]:
+    """(name, source, version) of each module call in a ``.tf`` or ``.tf.json`` file; the version
+    as written, ``latest`` without one (what checkov's loader is given)."""
     import json
 
-    calls: list[tuple[str, str]] = []
+    calls: list[tuple[str, str, str]] = []
     if file.name.endswith(".tf.json"):
         try:
             blocks = json.loads(file.read_bytes()).get("module", {})
@@ -460,62 +471,75 @@ def _module_calls(file: Path) -> list[tuple[str, str]]:
             for name, body in block.items() if isinstance(block, dict) else []:
                 source = body.get("source") if isinstance(body, dict) else None
                 if isinstance(source, str):
-                    calls.append((name, source))
+                    calls.append((name, source, str(body.get("version") or "latest")))
         return calls
     for block in _parsed_read_only(file).get("module", []):
         for name, body in block.items():
             source = (body.get("source") or [None])[0] if isinstance(body, dict) else None
             if isinstance(source, str):
-                calls.append((name, source))
+                calls.append((name, source, str((body.get("version") or ["latest"])[0])))
     return calls
 
 
 def _module_map(root: Path) -> list[str]:
-    """Walk the module calls from the workspace down through every module the gate reads; record where
-    Terraform installed each remote call (for the loader, in :data:`_INSTALLED_CALLS`) and return what
-    the gate cannot read, one line each: a local source with no ``.tf`` files, a remote call not
-    installed, and ``.tf.json`` files (checkov's Terraform runner skips them). checkov skips all of
-    these silently, so without this such a workspace would pass with nothing scanned."""
+    """Walk the module calls from the workspace down through every module the gate reads, then every
+    other directory under the workspace (checkov scans those too); record where Terraform installed
+    each remote call (for the loader, in :data:`_INSTALLED_CALLS`) and return what the gate cannot
+    read, one line each: a local source with no ``.tf`` files, a remote call not installed, and
+    ``.tf.json`` files (checkov's Terraform runner skips them). checkov skips all of these silently,
+    so without this such a workspace would pass with nothing scanned."""
     installed = installed_modules(root)
-    resolved: dict[tuple[str, str], str] = {}
+    resolved: dict[tuple[str, str, str], str] = {}
     unchecked: list[str] = []
     seen: set[Path] = set()
-    pending: list[tuple[Path, str]] = [(root, "")]
-    while pending:
-        directory, prefix = pending.pop()
-        if directory in seen:
-            continue
-        seen.add(directory)
-        files = sorted([*directory.glob("*.tf"), *directory.glob("*.tf.json")])
-        for file in files:
-            if file.name.endswith(".tf.json"):
-                unchecked.append(
-                    f"{_display_path(str(file), root)}: checkov does not read .tf.json files, so it is "
-                    "unchecked; gate the HCL workspace of the same spec (`mlfargate generate --format hcl`: "
-                    "the same module calls)"
-                )
-            for name, source in _module_calls(file):
-                key = f"{prefix}.{name}" if prefix else name
-                where = f"{_display_path(str(file), root)}: module {name!r} (source {source})"
-                if _is_local_source(source):
-                    target = (directory / source).resolve()
-                    if not target.is_dir() or not any(target.glob("*.tf")):
-                        unchecked.append(f"{where}: no .tf files there, so it cannot be checked")
-                        continue
-                else:
-                    found = installed.get(key)
-                    if found is None:
-                        unchecked.append(
-                            f"{where}: remote module not installed, so it cannot be checked; run "
-                            "`terraform get` in the workspace (or `mlfargate plan`, which runs init) "
-                            "and check again"
-                        )
-                        continue
-                    # Two calls of one source from one module get one content: the same source and
-                    # version resolve to the same code, and checkov itself caches by source+version.
-                    resolved.setdefault((os.path.realpath(directory), source), str(found))
-                    target = found
-                pending.append((target, key))
+
+    def walk(start: Path, start_key: str | None) -> None:
+        # Call paths (``parent.child``) exist only for the workspace's module tree; a directory that
+        # the tree does not reach has none (None), so Terraform never installs its remote calls.
+        pending: list[tuple[Path, str | None]] = [(start, start_key)]
+        while pending:
+            directory, prefix = pending.pop()
+            if directory in seen:
+                continue
+            seen.add(directory)
+            for file in sorted([*directory.glob("*.tf"), *directory.glob("*.tf.json")]):
+                where_file = _display_path(str(file), root)
+                if file.name.endswith(".tf.json"):
+                    unchecked.append(
+                        f"{where_file}: checkov does not read .tf.json files, so it is unchecked; gate the "
+                        "HCL workspace of the same spec (`mlfargate generate --format hcl`: the same module "
+                        "calls)"
+                    )
+                for name, source, version in _module_calls(file):
+                    where = f"{where_file}: module {name!r} (source {source})"
+                    key = None if prefix is None else (f"{prefix}.{name}" if prefix else name)
+                    if _is_local_source(source):
+                        target = (directory / source).resolve()
+                        if not target.is_dir() or not any(target.glob("*.tf")):
+                            unchecked.append(f"{where}: no .tf files there, so it cannot be checked")
+                            continue
+                    else:
+                        found = installed.get(key) if key is not None else None
+                        if found is None:
+                            unchecked.append(
+                                f"{where}: remote module not installed, so it cannot be checked; run "
+                                "`terraform get` in the workspace (or `mlfargate plan`, which runs init) "
+                                "and check again"
+                                if key is not None
+                                else f"{where}: remote module outside the workspace's module tree, so "
+                                "Terraform never installs it and it cannot be checked"
+                            )
+                            continue
+                        # Calls of one source and version from one module are one content (Terraform
+                        # resolves a source and version once); checkov caches by source+version too.
+                        resolved.setdefault((os.path.realpath(directory), source, version), str(found))
+                        target = found
+                    pending.append((target, key))
+
+    walk(root, "")
+    for current, dirs, _ in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
+        walk(Path(current).resolve(), None)
     _INSTALLED_CALLS[os.path.realpath(root)] = resolved
     return unchecked
 

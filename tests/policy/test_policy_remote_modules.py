@@ -239,3 +239,47 @@ def test_cli_check_blocks_until_plan_installs_the_module(tmp_path: Path) -> None
     assert "UNCHECKED" not in plan.stdout
     after = _cli("check", str(ws))
     assert after.returncode == 0, after.stdout
+
+
+def test_two_versions_of_one_registry_module_are_each_read(tmp_path: Path) -> None:
+    """Registry modules cannot be installed offline, so the install is laid out as Terraform lays it
+    out (one directory per call, ``modules.json`` by call path); the gate must read v2's code for v2."""
+    ws = tmp_path / "ws"
+    for key, mutability in (("v1", "IMMUTABLE"), ("v2", "MUTABLE")):
+        module = ws / ".terraform" / "modules" / key
+        module.mkdir(parents=True)
+        (module / "main.tf").write_text(MODULE.replace("var.mutability", f'"{mutability}"'))
+    manifest = [{"Key": "", "Source": "", "Dir": "."}] + [
+        {
+            "Key": k,
+            "Source": "registry.terraform.io/acme/ecr/aws",
+            "Version": v,
+            "Dir": f".terraform/modules/{k}",
+        }
+        for k, v in (("v1", "1.0.0"), ("v2", "2.0.0"))
+    ]
+    (ws / ".terraform" / "modules" / "modules.json").write_text(json.dumps({"Modules": manifest}))
+    (ws / "main.tf").write_text(
+        'module "v1" {\n  source  = "acme/ecr/aws"\n  version = "1.0.0"\n}\n\n'
+        'module "v2" {\n  source  = "acme/ecr/aws"\n  version = "2.0.0"\n}\n'
+    )
+    report = policy.scan_directory(ws)
+    assert report.unchecked == []
+    assert {f.resource for f in report.failed if f.check_id == "CKV_AWS_51"} == {
+        "module.v2.aws_ecr_repository.this"
+    }
+
+
+def test_directories_outside_the_module_tree_are_walked_too(tmp_path: Path) -> None:
+    """checkov scans every directory under the workspace; what it cannot read there is listed too."""
+    ws = tmp_path / "ws"
+    (ws / "cdk").mkdir(parents=True)
+    (ws / "sub").mkdir()
+    (ws / "main.tf").write_text('resource "terraform_data" "x" {}\n')
+    (ws / "cdk" / "cdk.tf.json").write_text(json.dumps({"resource": {}}))
+    (ws / "sub" / "main.tf").write_text(
+        'module "r" {\n  source = "git::https://example.com/m.git?ref=v1"\n}\n'
+    )
+    report = policy.scan_directory(ws)
+    assert [line.split(":")[0] for line in report.unchecked] == ["cdk/cdk.tf.json", "sub/main.tf"]
+    assert "outside the workspace's module tree" in report.unchecked[1]

@@ -103,16 +103,17 @@ def test_checkov_does_not_take_over_the_process_logging(tmp_path: Path) -> None:
 
     probe = tmp_path / "probe.py"
     probe.write_text(_LOGGING_PROBE)
-    env = {k: v for k, v in os.environ.items() if k != "LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if k != policy.CHECKOV_LOG_ENV} | {"LOG_LEVEL": "INFO"}
     result = subprocess.run(
         [sys.executable, str(probe), str(FIXTURES / "pass")], capture_output=True, text=True, env=env
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["True", "False True True", "app: still logging"]
-    # LOG_LEVEL (checkov's own debug switch) leaves checkov's logging as checkov set it up.
+    # MLFARGATE_CHECKOV_LOG=1 leaves checkov's logging as checkov set it up (LOG_LEVEL alone does not:
+    # it is set in many containers for other reasons, as in the run above).
     debug = subprocess.run(
         [sys.executable, str(probe), str(FIXTURES / "pass")],
-        capture_output=True, text=True, env=env | {"LOG_LEVEL": "DEBUG"},
+        capture_output=True, text=True, env=env | {policy.CHECKOV_LOG_ENV: "1", "LOG_LEVEL": "DEBUG"},
     )  # fmt: skip
     assert debug.returncode == 0, debug.stderr
     assert debug.stdout.splitlines()[:2] == ["False", "True True True"]
