@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlfargate.errors import MlfargateError
+from mlfargate.runner import installed_modules
 
 #: Severity order used to group a report (checkov's own scale, plus UNKNOWN for "nobody said").
 SEVERITIES: tuple[str, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "UNKNOWN")
@@ -137,7 +138,12 @@ class PolicyReport:
     def ok(self) -> bool:
         """True when nothing blocks: no unwaived failure, every file parsed and every module call read
         (an unparsed file or an unread module is unchecked code, so it blocks too)."""
-        return not self.failed and not self.parsing_errors and not self.unchecked
+        return not self.failed and not self.unread
+
+    @property
+    def unread(self) -> int:
+        """Files checkov could not parse plus module calls and files the gate could not read."""
+        return len(self.parsing_errors) + len(self.unchecked)
 
     def by_severity(self) -> dict[str, list[Finding]]:
         """Failures grouped by severity, most severe first; only non-empty groups."""
@@ -381,29 +387,6 @@ def is_loaded() -> bool:
 def warm_up() -> None:
     """Import checkov now (e.g. while Terraform plans), so the gate that follows is warm."""
     _Checkov.get()
-
-
-def installed_modules(root: Path) -> dict[str, Path]:
-    """The modules ``terraform init``/``get`` installed for the workspace ``root``, by call path
-    (``Key`` in ``modules.json``: ``network``, ``parent.child``) -> directory. Terraform installs every
-    call into its own directory, even two calls of one source, and records the source normalised
-    (``git::/x`` becomes ``git::file:///x``), so the call path is the key, never the source string.
-    Honours ``TF_DATA_DIR`` (relative to the workspace, as Terraform reads it); {} before init."""
-    import json
-
-    data_dir = Path(os.environ.get("TF_DATA_DIR") or ".terraform")
-    manifest = (root / data_dir if not data_dir.is_absolute() else data_dir) / "modules" / "modules.json"
-    try:
-        modules = json.loads(manifest.read_bytes()).get("Modules", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
-    found: dict[str, Path] = {}
-    for module in modules if isinstance(modules, list) else []:
-        if isinstance(module, dict) and module.get("Key") and module.get("Dir"):
-            directory = (root / str(module["Dir"])).resolve()
-            if directory.is_dir():
-                found[str(module["Key"])] = directory
-    return found
 
 
 def _is_local_source(source: str) -> bool:

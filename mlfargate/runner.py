@@ -397,24 +397,45 @@ class _Tracker:
 _CONFIG_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 
 
+def terraform_data_dir(root: Path) -> Path:
+    """Where Terraform keeps a workspace's modules and providers: ``TF_DATA_DIR`` (relative to the
+    workspace, as Terraform reads it), else ``.terraform``."""
+    data_dir = Path(os.environ.get("TF_DATA_DIR") or ".terraform")
+    return (root / data_dir).resolve()
+
+
+def installed_modules(root: Path) -> dict[str, Path]:
+    """The modules ``terraform init``/``get`` installed for the workspace ``root``, by call path
+    (``Key`` in ``modules.json``: ``network``, ``parent.child``) -> directory. Terraform installs every
+    call into its own directory, even two calls of one source, and records the source normalised
+    (``git::/x`` becomes ``git::file:///x``), so the call path is the key, never the source string.
+    Honours ``TF_DATA_DIR`` (relative to the workspace, as Terraform reads it); {} before init."""
+    manifest = terraform_data_dir(root) / "modules" / "modules.json"
+    try:
+        modules = json.loads(manifest.read_bytes()).get("Modules", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    found: dict[str, Path] = {}
+    for module in modules if isinstance(modules, list) else []:
+        if isinstance(module, dict) and module.get("Key") and module.get("Dir"):
+            directory = (root / str(module["Dir"])).resolve()
+            if directory.is_dir():
+                found[str(module["Key"])] = directory
+    return found
+
+
 def fingerprint(workspace: Path) -> str:
     """sha256 over the configuration a plan depends on: the workspace's ``.tf``/``.tfvars`` files,
-    its lock file, and the files of local modules it calls (from ``.terraform/modules/modules.json``)."""
+    its lock file, and the files of local modules it calls (from :func:`installed_modules`)."""
     root = workspace.resolve()
     files: set[Path] = set(_config_files(root))
     lock = root / ".terraform.lock.hcl"
     if lock.is_file():
         files.add(lock)
-    manifest = root / ".terraform" / "modules" / "modules.json"
-    if manifest.is_file():
-        try:
-            modules = json.loads(manifest.read_text()).get("Modules", [])
-        except ValueError:
-            modules = []
-        for module in modules:
-            directory = (root / str(module.get("Dir", ""))).resolve()
-            if module.get("Key") and directory.is_dir() and ".terraform" not in directory.parts:
-                files.update(_config_files(directory, recursive=False))
+    data_dir = terraform_data_dir(root)
+    for directory in installed_modules(root).values():
+        if not directory.is_relative_to(data_dir):  # local modules; remote ones are pinned by source
+            files.update(_config_files(directory, recursive=False))
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(os.path.relpath(path, root).encode())

@@ -377,7 +377,7 @@ def check_directory(path: Path) -> SchemaReport:
     path = Path(path)
     if not path.exists():
         raise SchemaCheckError(f"{path}: no such file or directory")
-    files = list(tf_files(path))
+    files = tf_files(path)
     if not files:
         raise SchemaCheckError(f"{path}: no .tf files to check; give a Terraform directory or a .tf file")
     schema = load_schema()

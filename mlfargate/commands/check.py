@@ -58,11 +58,10 @@ def render_gate(reports: list[Any]) -> None:
     for report in reports:
         what = "configuration" if report.kind == "directory" else "plan"
         verdict = "pass" if report.ok else "FAIL"
-        unread = len(report.parsing_errors) + len(report.unchecked)
         out(
             f"gate ({what} {report.target}): {verdict}: {len(report.failed)} failed, "
             f"{len(report.waived)} waived, {report.passed} passed"
-            + (f", {unread} unchecked" if unread else "")
+            + (f", {report.unread} unchecked" if report.unread else "")
         )
         for path in report.parsing_errors:
             out(f"  UNPARSED {path}: checkov could not parse it, so it is unchecked")
@@ -79,7 +78,7 @@ def render_gate(reports: list[Any]) -> None:
 
 def gate_failed(reports: list[Any]) -> GateFailedError:
     failed = sum(len(r.failed) for r in reports)
-    unread = sum(len(r.parsing_errors) + len(r.unchecked) for r in reports)
+    unread = sum(r.unread for r in reports)
     parts = []
     if failed:
         parts.append(

@@ -180,17 +180,17 @@ def test_installed_modules_reads_terraforms_manifest(tmp_path: Path, monkeypatch
         {"Key": "gone", "Source": "git::https://example.com/m.git", "Dir": ".terraform/modules/gone"},
     ]
     (ws / ".terraform" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules}))
-    found = policy.installed_modules(ws)
+    found = runner.installed_modules(ws)
     assert found == {
         "vpc": (ws / ".terraform/modules/vpc").resolve(),
         "vpc.sub": (ws / ".terraform/modules/vpc/modules/sub").resolve(),
     }  # the root entry and a directory that no longer exists are left out
     monkeypatch.setenv("TF_DATA_DIR", "elsewhere")
-    assert policy.installed_modules(ws) == {}
+    assert runner.installed_modules(ws) == {}
     (ws / ".terraform").rename(ws / "elsewhere")
     modules[1]["Dir"] = "elsewhere/modules/vpc"
     (ws / "elsewhere" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules[:2]}))
-    assert policy.installed_modules(ws) == {"vpc": (ws / "elsewhere/modules/vpc").resolve()}
+    assert runner.installed_modules(ws) == {"vpc": (ws / "elsewhere/modules/vpc").resolve()}
 
 
 def test_tf_json_files_are_unchecked_not_passed(tmp_path: Path) -> None:
