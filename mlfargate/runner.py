@@ -472,6 +472,7 @@ def saved_plan_paths(workspace: Path) -> tuple[Path, Path, Path]:
 
 def load_saved_plan(workspace: Path) -> SavedPlan:
     """The saved plan, if it was made from the current configuration; else :class:`PlanRequiredError`."""
+    workspace = workspace.resolve()  # Terraform runs with -chdir: the plan path must be absolute
     plan_file, plan_json, meta_file = saved_plan_paths(workspace)
     if not (plan_file.is_file() and plan_json.is_file() and meta_file.is_file()):
         raise PlanRequiredError(f"{workspace}: no saved plan; run `mlfargate plan {workspace}` first")

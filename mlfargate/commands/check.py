@@ -38,10 +38,12 @@ def engine_from(args: argparse.Namespace) -> Any:
 
 
 def workspace_dir(value: str) -> Path:
+    """The workspace named on the command line, resolved once here: Terraform runs with ``-chdir``,
+    so every path handed to it (the saved plan above all) must be absolute."""
     path = Path(value)
     if not path.is_dir():
         raise MlfargateError(f"{value}: not a directory; give a Terraform workspace directory")
-    return path
+    return path.resolve()
 
 
 def run_gate(workspace: Path, plan_json: Path | None) -> list[Any]:
