@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -232,8 +233,37 @@ def check_rendered(directory: Path, files: dict[str, str]) -> None:
 # Generate
 
 
+#: The synthesized stack of a CDK Terrain workspace (the stack is named after the spec's prefix).
+_STACK_FILE = re.compile(r"cdktf\.out/stacks/[a-z0-9][a-z0-9-]{0,62}/cdk\.tf\.json")
+
+
+def owned_name(name: str) -> bool:
+    """Whether ``name`` is a file ``generate`` writes: the only names a manifest may list. Anything
+    else (``../x``, an absolute path, a name of the operator's) would let a tampered manifest make
+    regeneration delete, overwrite or print a file that is not ours."""
+    return name in (*render.HCL_FILES, render.SPEC_COPY, "cdktf.json") or bool(_STACK_FILE.fullmatch(name))
+
+
+def _through_symlink(out_dir: Path, name: str) -> bool:
+    """Whether ``out_dir/name`` or a directory between it and ``out_dir`` is a symbolic link."""
+    path = out_dir
+    for part in name.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
+
+
+def _untrusted(message: str) -> WorkspaceError:
+    return WorkspaceError(f"{message}; nothing was written, removed or shown")
+
+
 def read_manifest(out_dir: Path) -> dict[str, str] | None:
+    """The manifest's ``{file: sha256}``, or None when there is none. Its entries are untrusted: one
+    that is not a file mlfargate writes is refused (:class:`WorkspaceError`), before anything is read."""
     path = out_dir / MANIFEST
+    if path.is_symlink():
+        raise _untrusted(f"{path}: is a symbolic link; remove it and regenerate")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -241,7 +271,17 @@ def read_manifest(out_dir: Path) -> dict[str, str] | None:
     except (OSError, ValueError):
         return {}  # unreadable: treat every file as the operator's
     files = data.get("files") if isinstance(data, dict) else None
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+    if not isinstance(files, dict):
+        return {}
+    for name in files:
+        if not owned_name(str(name)):
+            shown = json.dumps(str(name))[:80]
+            raise _untrusted(
+                f"{path}: lists {shown}, which is not a file mlfargate writes (allowed: "
+                f"{', '.join((*render.HCL_FILES, render.SPEC_COPY, 'cdktf.json'))}, "
+                "cdktf.out/stacks/<stack>/cdk.tf.json); remove the entry, or the manifest, and regenerate"
+            )
+    return {str(k): str(v) for k, v in files.items()}
 
 
 def manifest_text(files: dict[str, str], options: Options) -> str:
@@ -281,8 +321,15 @@ def compare(out_dir: Path, files: dict[str, str], spec_path: Path | None = None)
     manifest = read_manifest(out_dir)
     known = manifest or {}
     spec_input = spec_path.resolve() if spec_path else None
+    names = sorted(set(files) | set(known))
+    linked = [name for name in names if _through_symlink(out_dir, name)]
+    if linked:
+        raise _untrusted(
+            f"{out_dir}: {linked[0]} is (or lies under) a symbolic link; generate writes only plain files "
+            "inside the workspace: replace the link with a regular file or remove it"
+        )
     changes: list[FileChange] = []
-    for name in sorted(set(files) | set(known)):
+    for name in names:
         new = files.get(name)
         old = _read(out_dir / name)
         if old is None and new is None:
