@@ -27,8 +27,8 @@ def targets() -> list[Path]:
 
 def cold(path: Path) -> float:
     code = (
-        "import time; t = time.perf_counter(); from pathlib import Path; from mlfargate import policy; "
-        f"policy.scan_directory(Path({str(path)!r})); print(time.perf_counter() - t)"
+        "import time; t = time.perf_counter(); from pathlib import Path; from mlfargate.policy import gate; "
+        f"gate.scan_directory(Path({str(path)!r})); print(time.perf_counter() - t)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     return float(out.stdout.strip().splitlines()[-1])
@@ -48,13 +48,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("dirs", nargs="*", type=Path)
     args = parser.parse_args()
-    from mlfargate import policy
+    from mlfargate.policy import gate
 
-    policy.warm_up()
+    gate.warm_up()
     print(f"{'workspace':40} {'cold s':>8} {'warm s':>8} {'CLI s':>8} {'CLI/warm':>9} {'CLI/cold':>9}")
     for path in args.dirs or targets():
         c = statistics.median(cold(path) for _ in range(args.runs))
-        policy.scan_directory(path)
+        gate.scan_directory(path)
         w = statistics.median(_timed(path) for _ in range(max(args.runs, 5)))
         x = statistics.median(cli(path) for _ in range(args.runs))
         name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
@@ -62,10 +62,10 @@ def main() -> None:
 
 
 def _timed(path: Path) -> float:
-    from mlfargate import policy
+    from mlfargate.policy import gate
 
     started = time.perf_counter()
-    policy.scan_directory(path)
+    gate.scan_directory(path)
     return time.perf_counter() - started
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from mlfargate.workspace import Options, generate, render_files  # noqa: E402
+from mlfargate.generate.workspace import Options, generate, render_files  # noqa: E402
 
 
 def _median_ms(fn: Callable[[int], object], runs: int) -> float:

@@ -1,8 +1,8 @@
 """Runner overhead over bare Terraform on a terraform_data plan (same engine, same command line).
 
 bare:     terraform -chdir=WS plan -input=false -json -lock-timeout=0s -out=...  (subprocess.run, output drained)
-wrapper:  runner.run(...) of that same plan command (streaming reader, event parsing, SIGINT handling)
-plan:     runner.plan(...) (plan + `show -json` + fingerprint + summary) against bare plan + bare show
+wrapper:  tfprocess.run(...) of that same plan command (streaming reader, event parsing, SIGINT handling)
+plan:     tfops.plan(...) (plan + `show -json` + fingerprint + summary) against bare plan + bare show
 
 The variants run interleaved, the order reversed every round (A B C, C B A, ...), so a drift of the
 machine's speed during the run lands on all of them alike. Each overhead is the median of the per-round
@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlfargate import engine as engine_mod
-from mlfargate import runner
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform import operations as tfops
+from mlfargate.terraform import process as tfprocess
 
 
 def main() -> None:
@@ -43,19 +44,19 @@ def main() -> None:
                 f'resource "terraform_data" "r{i}" {{\n  input = "{i}"\n}}\n' for i in range(args.resources)
             )
         )
-        runner.init(eng, ws)
+        tfops.init(eng, ws)
         plan_args = ["plan", "-input=false", "-json", "-lock-timeout=0s", f"-out={ws / 'bare.tfplan'}"]
         bare_plan = eng.argv(f"-chdir={ws}", *plan_args)
         bare_show = eng.argv(f"-chdir={ws}", "show", "-json", str(ws / "bare.tfplan"))
 
         variants: dict[str, Callable[[], object]] = {
             "bare": lambda: subprocess.run(bare_plan, capture_output=True, env=env, check=True),
-            "wrapper": lambda: runner.run(eng, ws, plan_args, json_events=True),
+            "wrapper": lambda: tfprocess.run(eng, ws, plan_args, json_events=True),
             "bare plan+show": lambda: (
                 subprocess.run(bare_plan, capture_output=True, env=env, check=True),
                 subprocess.run(bare_show, capture_output=True, env=env, check=True),
             ),
-            "runner.plan": lambda: runner.plan(eng, ws),
+            "tfops.plan": lambda: tfops.plan(eng, ws),
         }
         for fn in variants.values():
             fn()  # warm the page cache
@@ -83,11 +84,13 @@ def main() -> None:
         f"engine: {eng.describe()}, {args.resources} terraform_data resources, {args.runs} interleaved rounds"
     )
     print(f"bare terraform plan:            {median('bare'):.3f}s")
-    print(f"runner.run(plan) (wrapper):     {median('wrapper'):.3f}s  overhead {overhead('wrapper', 'bare')}")
+    print(
+        f"tfprocess.run(plan) (wrapper):     {median('wrapper'):.3f}s  overhead {overhead('wrapper', 'bare')}"
+    )
     print(f"bare plan + bare show -json:    {median('bare plan+show'):.3f}s")
     print(
-        f"runner.plan (plan+show+meta):   {median('runner.plan'):.3f}s  "
-        f"overhead vs bare plan+show {overhead('runner.plan', 'bare plan+show')}"
+        f"tfops.plan (plan+show+meta):   {median('tfops.plan'):.3f}s  "
+        f"overhead vs bare plan+show {overhead('tfops.plan', 'bare plan+show')}"
     )
 
 

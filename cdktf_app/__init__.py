@@ -2,5 +2,5 @@
 
 Run it with ``cdktn synth`` in a workspace written by ``mlfargate generate --format cdktf`` (its
 cdktf.json names this app), or directly: ``python -m cdktf_app --spec mlfargate.yaml``. Every module
-argument comes from :func:`mlfargate.render.plan`, the same code the HCL renderer serializes.
+argument comes from :func:`mlfargate.generate.wiring.plan`, the same code the HCL renderer serializes.
 """

@@ -1,4 +1,4 @@
-"""Build the CDK Terrain stack from :func:`mlfargate.render.plan` and synthesize it.
+"""Build the CDK Terrain stack from :func:`mlfargate.generate.wiring.plan` and synthesize it.
 
 No provider bindings are needed: modules are ``TerraformHclModule`` constructs (local module asset
 copies disabled, so sources stay the same paths the HCL workspace uses), outputs are
@@ -30,10 +30,11 @@ from cdktn import (
     Token,
 )
 
-from mlfargate import render
 from mlfargate.errors import MlfargateError
-from mlfargate.rules import load_valid
-from mlfargate.workspace import CDKTF_OUT, CDKTF_TARGET_VERSIONS
+from mlfargate.generate import hcl, sources, wiring
+from mlfargate.generate import model as wsmodel
+from mlfargate.generate.model import CDKTF_OUT, CDKTF_TARGET_VERSIONS
+from mlfargate.spec.rules import load_valid
 
 _MODULE_REF = re.compile(r"^module\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 _VAR_REF = re.compile(r"^var\.([A-Za-z_][A-Za-z0-9_]*)$")
@@ -41,27 +42,27 @@ _DATA_REF = re.compile(r"^data\.([a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-
 
 
 class _Refs:
-    """Turns :class:`mlfargate.render.Ref` values into cdktn tokens of the constructs they name."""
+    """Turns :class:`mlfargate.generate.model.Ref` values into cdktn tokens of the constructs they name."""
 
     def __init__(self) -> None:
         self.modules: dict[str, TerraformHclModule] = {}
         self.variables: dict[str, TerraformVariable] = {}
         self.data: dict[tuple[str, str], TerraformDataSource] = {}
 
-    def value(self, value: render.Value) -> Any:
-        if isinstance(value, render.Ref):
+    def value(self, value: wsmodel.Value) -> Any:
+        if isinstance(value, wsmodel.Ref):
             return self.ref(value.expr)
-        if isinstance(value, render.Template):
+        if isinstance(value, wsmodel.Template):
             # Tokens inside a Python string resolve to the same "${...}" template the HCL quotes.
             return "".join(
-                render.json_value(p) if isinstance(p, str) else Token.as_string(self.ref(p.expr))
+                hcl.json_value(p) if isinstance(p, str) else Token.as_string(self.ref(p.expr))
                 for p in value.parts
             )
         if isinstance(value, list):
             return [self.value(v) for v in value]
         if isinstance(value, dict):
             return {k: self.value(v) for k, v in value.items()}
-        return render.json_value(value)
+        return hcl.json_value(value)
 
     def ref(self, expr: str) -> Any:
         if match := _MODULE_REF.match(expr):
@@ -73,7 +74,7 @@ class _Refs:
         raise ValueError(f"no construct for the expression {expr!r}")
 
 
-def build_stack(app: App, ws: render.WorkspacePlan) -> TerraformStack:
+def build_stack(app: App, ws: wsmodel.WorkspacePlan) -> TerraformStack:
     stack = TerraformStack(app, ws.spec.prefix)
     refs = _Refs()
     for var in ws.variables:
@@ -103,7 +104,7 @@ def build_stack(app: App, ws: render.WorkspacePlan) -> TerraformStack:
     stack.add_override("terraform.required_version", ws.required_version)
     stack.add_override(
         "terraform.required_providers",
-        {"aws": {"source": "hashicorp/aws", "version": ws.aws_provider_version}},
+        {"aws": {"source": ws.aws_provider_source, "version": ws.aws_provider_version}},
     )
     provider = {k: refs.value(v) for k, v in ws.provider.items()}
     stack.add_override("provider", {"aws": [{**provider, "default_tags": [{"tags": ws.default_tags}]}]})
@@ -117,15 +118,15 @@ def build_stack(app: App, ws: render.WorkspacePlan) -> TerraformStack:
             bucket=ws.backend.bucket,
             key=ws.backend.key,
             region=ws.backend.region,
-            encrypt=True,
-            use_lockfile=True,
+            encrypt=ws.backend.encrypt,
+            use_lockfile=ws.backend.use_lockfile,
         )
     return stack
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m cdktf_app", description=__doc__)
-    p.add_argument("--spec", default=render.SPEC_COPY, help="spec file (default mlfargate.yaml)")
+    p.add_argument("--spec", default=wsmodel.SPEC_COPY, help="spec file (default mlfargate.yaml)")
     p.add_argument("--workspace", default=".", help="the workspace directory holding cdktf.json")
     p.add_argument("--outdir", help="synth output (default: $CDKTF_OUTDIR or <workspace>/cdktf.out)")
     p.add_argument("--modules-source", choices=("local", "git"), default="local")
@@ -142,12 +143,11 @@ def synth(args: argparse.Namespace) -> Path:
         spec_path = workspace / spec_path
     spec = load_valid(spec_path)
     # Module paths are relative to where Terraform reads cdk.tf.json: <workspace>/cdktf.out/stacks/<stack>.
-    stack_dir = workspace / CDKTF_OUT / "stacks" / spec.prefix
-    if args.modules_source == "git":
-        source = render.git_source(args.modules_ref, args.modules_repo)
-    else:
-        source = render.local_source(stack_dir)
-    ws = render.plan(
+    options = wsmodel.Options(
+        modules_source=args.modules_source, modules_ref=args.modules_ref, modules_repo=args.modules_repo
+    )
+    source = sources.module_source(options, workspace / wsmodel.cdktf_stack_dir(spec.prefix))
+    ws = wiring.plan(
         spec, source, spec_text=spec_path.read_text(encoding="utf-8"), backend_bucket=args.backend_bucket
     )
     outdir = args.outdir or os.environ.get("CDKTF_OUTDIR") or str(workspace / CDKTF_OUT)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textual.app import App
 
-from mlfargate.spec import DEFAULT_FILE
+from mlfargate.spec.model import DEFAULT_FILE
 from tui.screens.spec_review import SpecReviewScreen
 
 

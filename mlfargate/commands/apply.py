@@ -66,17 +66,18 @@ def progress_printer(json_mode: bool) -> Any:
 
 
 def apply_saved(engine: Any, saved: Any, summary: Any, json_mode: bool) -> Any:
-    from mlfargate import runner
+    from mlfargate.terraform import operations as tfops
 
-    return runner.apply(engine, saved, on_event=progress_printer(json_mode), total=summary.operations)
+    return tfops.apply(engine, saved, on_event=progress_printer(json_mode), total=summary.operations)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate import plan_summary, runner
+    from mlfargate.terraform import plan_summary
+    from mlfargate.terraform import state as tfstate
 
     workspace = workspace_dir(args.dir)
     engine = engine_from(args)
-    saved = runner.load_saved_plan(workspace)
+    saved = tfstate.load_saved_plan(workspace)
     if saved.destroy:
         raise MlfargateError(f"{workspace}: the saved plan is a destroy plan; run `mlfargate destroy`")
     reports = run_gate(workspace, saved.plan_json)

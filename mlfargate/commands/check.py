@@ -32,7 +32,7 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_from(args: argparse.Namespace) -> Any:
-    from mlfargate import engine
+    from mlfargate.terraform import engine
 
     return engine.select(args.terraform, args.plugin_dir, args.cli_config)
 
@@ -48,11 +48,11 @@ def workspace_dir(value: str) -> Path:
 
 def run_gate(workspace: Path, plan_json: Path | None) -> list[Any]:
     """Scan the workspace and, when given, the plan JSON; returns the PolicyReports."""
-    from mlfargate import policy
+    from mlfargate.policy import gate
 
-    reports = [policy.scan_directory(workspace)]
+    reports = [gate.scan_directory(workspace)]
     if plan_json is not None and plan_json.is_file():
-        reports.append(policy.scan_plan(plan_json, workspace))
+        reports.append(gate.scan_plan(plan_json, workspace))
     return reports
 
 
@@ -106,7 +106,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate.runner import saved_plan_paths
+    from mlfargate.terraform.state import saved_plan_paths
 
     workspace = workspace_dir(args.dir)
     _, plan_json, _ = saved_plan_paths(workspace)

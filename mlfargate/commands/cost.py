@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, emit_json, out
-from mlfargate.spec import DEFAULT_FILE
+from mlfargate.spec.model import DEFAULT_FILE
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
@@ -32,11 +32,12 @@ def qty(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate import cost, pricing
-    from mlfargate.rules import load_valid
+    from mlfargate.cost import estimate as cost
+    from mlfargate.cost import price_book
+    from mlfargate.spec.rules import load_valid
 
     spec = load_valid(Path(args.spec))
-    book = pricing.load(spec.aws.region, use_cache=not args.bundled)
+    book = price_book.load(spec.aws.region, use_cache=not args.bundled)
     est = cost.estimate(spec, book)
     if args.json:
         emit_json(est.to_json())

@@ -25,15 +25,17 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate import plan_summary, runner
+    from mlfargate.terraform import operations as tfops
+    from mlfargate.terraform import plan_summary
+    from mlfargate.terraform import state as tfstate
 
     workspace = workspace_dir(args.dir)
     engine = engine_from(args)
-    runner.init(engine, workspace)
-    saved = runner.plan(engine, workspace, destroy=True)
+    tfops.init(engine, workspace)
+    saved = tfops.plan(engine, workspace, destroy=True)
     summary = plan_summary.summarize_file(saved.plan_json)
     if summary.empty:
-        runner.discard_saved_plan(workspace)
+        tfstate.discard_saved_plan(workspace)
         if args.json:
             emit_json({"destroyed": False, "summary": summary.to_dict()})
         else:

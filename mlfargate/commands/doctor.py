@@ -24,7 +24,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate.engine import cli_config_mirrors
+    from mlfargate.terraform.engine import cli_config_mirrors
 
     engine = engine_from(args)
     version = engine.version()

@@ -10,9 +10,10 @@ import argparse
 from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, emit_json, err, out
-from mlfargate.render import DEFAULT_MODULES_REPO, MODULES_REPO_ENV
-from mlfargate.spec import DEFAULT_FILE
-from mlfargate.workspace import GenerateResult, Options, WorkspaceConflictError, WorkspaceError, generate
+from mlfargate.generate.model import Options, WorkspaceError
+from mlfargate.generate.sources import DEFAULT_MODULES_REPO, MODULES_REPO_ENV
+from mlfargate.generate.workspace import GenerateResult, WorkspaceConflictError, generate
+from mlfargate.spec.model import DEFAULT_FILE
 
 
 def _print_diffs(result: GenerateResult) -> None:

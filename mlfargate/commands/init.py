@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, out
 from mlfargate.files import write_text_atomic
-from mlfargate.spec import DEFAULT_FILE
+from mlfargate.spec.model import DEFAULT_FILE
 
 
 def example_text() -> str:

@@ -45,14 +45,16 @@ def render_summary(summary: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate import plan_summary, policy, runner
+    from mlfargate.policy import gate
+    from mlfargate.terraform import operations as tfops
+    from mlfargate.terraform import plan_summary
 
     workspace = workspace_dir(args.dir)
     engine = engine_from(args)
     # Load checkov while Terraform plans, so the gate that follows is warm.
-    threading.Thread(target=policy.warm_up, daemon=True).start()
-    runner.init(engine, workspace)
-    saved = runner.plan(engine, workspace)
+    threading.Thread(target=gate.warm_up, daemon=True).start()
+    tfops.init(engine, workspace)
+    saved = tfops.plan(engine, workspace)
     summary = plan_summary.summarize_file(saved.plan_json)
     reports = run_gate(workspace, saved.plan_json)
     ok = all(r.ok for r in reports)

@@ -10,9 +10,9 @@ DEFAULT_REGION = "us-east-1"
 
 
 def refresh(args: argparse.Namespace) -> int:
-    from mlfargate import pricing
+    from mlfargate.cost import price_book, price_list
 
-    result = pricing.refresh(args.region, profile=args.profile)
+    result = price_list.refresh(args.region, profile=args.profile)
     data = {
         "region": result.region,
         "cache": str(result.path),
@@ -32,19 +32,19 @@ def refresh(args: argparse.Namespace) -> int:
     if result.kept_bundled:
         out(
             f"  {len(result.kept_bundled)} price(s) not returned by AWS keep the bundled snapshot "
-            f"({pricing.bundled_date()}): {', '.join(result.kept_bundled)}"
+            f"({price_book.bundled_date()}): {', '.join(result.kept_bundled)}"
         )
     return 0
 
 
 def show(args: argparse.Namespace) -> int:
-    from mlfargate import pricing
+    from mlfargate.cost import price_book
 
-    regions = [args.region] if args.region else sorted({*pricing.bundled_regions(), *_cached_regions()})
+    regions = [args.region] if args.region else sorted({*price_book.bundled_regions(), *_cached_regions()})
     rows = []
     for region in regions:
-        path = pricing.cache_path(region)
-        book = pricing.load(region) if path.is_file() or region in pricing.bundled_regions() else None
+        path = price_book.cache_path(region)
+        book = price_book.load(region) if path.is_file() or region in price_book.bundled_regions() else None
         rows.append(
             {
                 "region": region,
@@ -54,12 +54,16 @@ def show(args: argparse.Namespace) -> int:
                 "date": None if book is None else book.date,
             }
         )
-    data = {"cache_dir": str(pricing.cache_dir()), "bundled_date": pricing.bundled_date(), "regions": rows}
+    data = {
+        "cache_dir": str(price_book.cache_dir()),
+        "bundled_date": price_book.bundled_date(),
+        "regions": rows,
+    }
     if args.json:
         emit_json(data)
         return 0
-    out(f"cache directory: {data['cache_dir']} (set {pricing.CACHE_ENV} to move it)")
-    out(f"bundled snapshot: {pricing.BUNDLED_FILE}, dated {data['bundled_date']}")
+    out(f"cache directory: {data['cache_dir']} (set {price_book.CACHE_ENV} to move it)")
+    out(f"bundled snapshot: {price_book.BUNDLED_FILE}, dated {data['bundled_date']}")
     for row in rows:
         out(
             f"  {row['region']}: {row['in_use'] or 'no prices'}"
@@ -69,9 +73,9 @@ def show(args: argparse.Namespace) -> int:
 
 
 def _cached_regions() -> list[str]:
-    from mlfargate import pricing
+    from mlfargate.cost import price_book
 
-    folder = pricing.cache_dir()
+    folder = price_book.cache_dir()
     if not folder.is_dir():
         return []
     return [p.stem.removeprefix("prices-") for p in folder.glob("prices-*.yaml")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mlfargate.commands._common import Subparsers, emit_json
-from mlfargate.spec import json_schema
+from mlfargate.spec.model import json_schema
 
 
 def run(args: argparse.Namespace) -> int:

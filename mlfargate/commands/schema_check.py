@@ -20,7 +20,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate.schema_check import check_directory
+    from mlfargate.policy.provider_schema import check_directory
 
     report = check_directory(args.directory)
     if args.json:

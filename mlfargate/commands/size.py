@@ -30,8 +30,8 @@ def number(flag: str, text: str | None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate import pricing, sizing
-    from mlfargate.rules import load_valid
+    from mlfargate.cost import price_book, sizing
+    from mlfargate.spec.rules import load_valid
 
     if args.precision not in sizing.BYTES_PER_PARAM:
         raise SizeInputError(
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
     spec = load_valid(Path(args.spec)) if args.spec else None
     region = args.region or (spec.aws.region if spec else DEFAULT_REGION)
-    book = pricing.load(region, use_cache=not args.bundled)
+    book = price_book.load(region, use_cache=not args.bundled)
     result = sizing.size(params, args.precision, book, throughput=throughput, spec=spec)
     if args.json:
         emit_json(result.to_json())

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, emit_json, out
-from mlfargate.rules import load_valid
-from mlfargate.spec import DEFAULT_FILE, Spec
+from mlfargate.spec.model import DEFAULT_FILE, Spec
+from mlfargate.spec.rules import load_valid
 
 
 def summary(spec: Spec) -> str:

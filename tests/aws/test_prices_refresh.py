@@ -19,7 +19,11 @@ from typing import Any
 
 import pytest
 
-from mlfargate import cli, cost, pricing, rules
+from mlfargate import cli
+from mlfargate.cost import estimate as cost
+from mlfargate.cost import price_book
+from mlfargate.cost import price_list as price_list_mod
+from mlfargate.spec import rules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricelist"
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +98,7 @@ def price_list() -> Iterator[PriceListServer]:
 @pytest.fixture
 def cli_env(price_list: PriceListServer, moto_reset: str, monkeypatch: pytest.MonkeyPatch) -> PriceListServer:
     """The CLI reaches the Price List server and moto through the environment, as an operator's mirror would."""
-    monkeypatch.setenv(pricing.PRICING_ENDPOINT_ENV, url(price_list))
+    monkeypatch.setenv(price_book.PRICING_ENDPOINT_ENV, url(price_list))
     monkeypatch.setenv("MLFARGATE_AWS_ENDPOINT_URL", moto_reset)
     return price_list
 
@@ -106,7 +110,7 @@ def url(server: PriceListServer) -> str:
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(pricing.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(price_book.CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
@@ -114,10 +118,12 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_refresh_reads_price_list_and_spot_history(
     price_list: PriceListServer, moto_reset: str, cache: Path
 ) -> None:
-    result = pricing.refresh("us-east-1", now=NOW, pricing_endpoint=url(price_list), ec2_endpoint=moto_reset)
+    result = price_list_mod.refresh(
+        "us-east-1", now=NOW, pricing_endpoint=url(price_list), ec2_endpoint=moto_reset
+    )
     assert result.path == cache / "prices-us-east-1.yaml" and result.path.is_file()
     assert result.date == "2026-11-26"
-    book = pricing.load("us-east-1")
+    book = price_book.load("us-east-1")
     assert "cache" in book.source and str(result.path) in book.source and book.date == "2026-11-26"
     # From the Price List (values differ from the snapshot, so they can only come from the server):
     assert book.on_demand("g5.xlarge").usd == 1.0123  # not the reservation row, not eu-west-1's
@@ -139,7 +145,7 @@ def test_refresh_reads_price_list_and_spot_history(
     # What AWS did not return keeps the snapshot and says so.
     assert "ec2.p5.48xlarge.on_demand" in result.kept_bundled and "logs.ingest_gb" in result.kept_bundled
     assert book.on_demand("p5.48xlarge").usd == 55.04
-    assert book.get("logs.ingest_gb").date == pricing.bundled_date()
+    assert book.get("logs.ingest_gb").date == price_book.bundled_date()
     # The Price List was asked for Linux, shared tenancy, no pre-installed software, used capacity; pages followed.
     ec2_calls = [r for r in price_list.requests if r["ServiceCode"] == "AmazonEC2"]
     g5 = next(
@@ -162,15 +168,15 @@ def test_refresh_reads_price_list_and_spot_history(
 def test_estimate_names_the_refreshed_source(
     price_list: PriceListServer, moto_reset: str, cache: Path
 ) -> None:
-    pricing.refresh("us-east-1", now=NOW, pricing_endpoint=url(price_list), ec2_endpoint=moto_reset)
+    price_list_mod.refresh("us-east-1", now=NOW, pricing_endpoint=url(price_list), ec2_endpoint=moto_reset)
     spec = rules.load_valid(REPO / "examples" / "gpu-ec2-spot-schedules.yaml")
-    est = cost.estimate(spec, pricing.load("us-east-1"))
+    est = cost.estimate(spec, price_book.load("us-east-1"))
     assert "refreshed 2026-11-26" in est.price_source and est.price_date == "2026-11-26"
     od = next(x for x in est.lines if x.item == "EC2 g5.xlarge on-demand")
     assert od.unit_price == 1.0123
     assert not any("not an observed price" in a for a in est.assumptions)
     assert any("not returned by AWS keep the bundled snapshot of 2026-01-15" in a for a in est.assumptions)
-    bundled = cost.estimate(spec, pricing.load("us-east-1", use_cache=False))
+    bundled = cost.estimate(spec, price_book.load("us-east-1", use_cache=False))
     assert "bundled snapshot" in bundled.price_source
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import policy, schema_check, tfcore
-from mlfargate.workspace import Options, generate
+from mlfargate.generate.workspace import Options, generate
+from mlfargate.policy import gate
+from mlfargate.policy import provider_schema as schema_check
+from mlfargate.terraform import config_check as tfcore
 from tests.generator.conftest import ALL_SPECS, ENVIRONMENTS, EXAMPLES, spec_id
 from tests.generator.equivalence import differences, hcl_config, json_config
 from tests.terraform.conftest import replace_in
@@ -83,7 +85,7 @@ def test_terraform_core_fails_on_a_broken_workspace(workspaces: dict[str, Path],
 
 @pytest.mark.parametrize("name", IDS)
 def test_checkov_has_no_unwaived_failures(workspaces: dict[str, Path], name: str) -> None:
-    report = policy.scan_directory(workspaces[name])
+    report = gate.scan_directory(workspaces[name])
     assert not report.parsing_errors, report.parsing_errors
     assert report.ok, "\n".join(f"{f.check_id} {f.resource} {f.location}" for f in report.failed)
     # checkov followed the module calls: the modules' own inline waivers are in the report.
@@ -95,7 +97,7 @@ def test_checkov_fails_on_a_broken_workspace(workspaces: dict[str, Path], tmp_pa
     # Without the module-source waivers the local module calls fail CKV_TF_1/CKV_TF_2.
     text = (ws / "main.tf").read_text()
     (ws / "main.tf").write_text("\n".join(ln for ln in text.splitlines() if "#checkov:skip" not in ln) + "\n")
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert not report.ok
     assert {f.check_id for f in report.failed} >= {"CKV_TF_1", "CKV_TF_2"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate.workspace import MANIFEST, Options, generate
+from mlfargate.generate.workspace import MANIFEST, Options, generate
 from tests.generator.conftest import ENVIRONMENTS
 
 #: How each committed environment is generated (docs/generator.md lists the same commands).

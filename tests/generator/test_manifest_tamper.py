@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import workspace
-from mlfargate.workspace import MANIFEST, Options, WorkspaceError, generate
+from mlfargate.generate import workspace
+from mlfargate.generate.workspace import MANIFEST, Options, WorkspaceError, generate
 from tests.generator.conftest import REPO
 
 DEV = REPO / "environments/dev/mlfargate.yaml"

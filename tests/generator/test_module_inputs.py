@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from mlfargate import render, tfcore
-from mlfargate.rules import load_valid
+from mlfargate.generate import model as wsmodel
+from mlfargate.generate import wiring
+from mlfargate.spec.rules import load_valid
+from mlfargate.terraform import config_check as tfcore
 from tests.generator.conftest import ALL_SPECS, REPO, spec_id
 
 pytestmark = pytest.mark.slow
@@ -33,10 +35,10 @@ def _stand_in(expr: str) -> Any:
     return _STAND_INS.get(output, f"stand-in-{expr.replace('.', '-')}")
 
 
-def concrete(value: render.Value) -> Any:
-    if isinstance(value, render.Ref):
+def concrete(value: wsmodel.Value) -> Any:
+    if isinstance(value, wsmodel.Ref):
         return _stand_in(value.expr)
-    if isinstance(value, render.Template):
+    if isinstance(value, wsmodel.Template):
         return "".join(p if isinstance(p, str) else str(_stand_in(p.expr)) for p in value.parts)
     if isinstance(value, list):
         return [concrete(v) for v in value]
@@ -45,7 +47,7 @@ def concrete(value: render.Value) -> Any:
     return value
 
 
-def _errors(module: str, inputs: dict[str, render.Value]) -> list[str]:
+def _errors(module: str, inputs: dict[str, wsmodel.Value]) -> list[str]:
     values = {k: concrete(v) for k, v in inputs.items()}
     return [
         str(d)
@@ -59,7 +61,7 @@ def test_module_inputs_pass_the_modules_variable_rules(spec_path: Path) -> None:
     spec = load_valid(spec_path)
     problems = {
         name: errs
-        for name, module, inputs, _c in render.module_calls(spec)
+        for name, module, inputs, _c in wiring.module_calls(spec)
         if (errs := _errors(module, inputs))
     }
     assert problems == {}
@@ -67,7 +69,7 @@ def test_module_inputs_pass_the_modules_variable_rules(spec_path: Path) -> None:
 
 def test_a_wrong_value_is_caught() -> None:
     spec = load_valid(REPO / "environments/prod/mlfargate.yaml")
-    calls = {name: (module, inputs) for name, module, inputs, _c in render.module_calls(spec)}
+    calls = {name: (module, inputs) for name, module, inputs, _c in wiring.module_calls(spec)}
     module, inputs = calls["autoscaling"]
     schedules = [dict(s, schedule="cron(0 22 * * *)") for s in inputs["schedules"]]  # type: ignore[union-attr]
     assert any("six-field AWS cron" in e for e in _errors(module, {**inputs, "schedules": schedules}))  # type: ignore[dict-item]

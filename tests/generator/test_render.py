@@ -7,34 +7,35 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import render
-from mlfargate.rules import load_valid
-from mlfargate.spec import to_data
+from mlfargate.generate import hcl, sources, wiring
+from mlfargate.generate import model as wsmodel
+from mlfargate.spec.model import to_data
+from mlfargate.spec.rules import load_valid
 from tests.generator.conftest import ALL_SPECS, REPO, spec_id
 
 
-def _plan(spec_path: Path, out: Path, **kw: object) -> render.WorkspacePlan:
+def _plan(spec_path: Path, out: Path, **kw: object) -> wsmodel.WorkspacePlan:
     spec = load_valid(spec_path)
-    return render.plan(spec, render.local_source(out), spec_text=spec_path.read_text(), **kw)  # type: ignore[arg-type]
+    return wiring.plan(spec, sources.local_source(out), spec_text=spec_path.read_text(), **kw)  # type: ignore[arg-type]
 
 
 def test_hcl_values() -> None:
-    assert render.hcl_value(None) == "null"
-    assert render.hcl_value(True) == "true"
-    assert render.hcl_value(60.0) == "60"
-    assert render.hcl_value(0.5) == "0.5"
-    assert render.hcl_value(render.Ref("module.a.b")) == "module.a.b"
-    assert render.hcl_value(["a", 1]) == '["a", 1]'
+    assert hcl.hcl_value(None) == "null"
+    assert hcl.hcl_value(True) == "true"
+    assert hcl.hcl_value(60.0) == "60"
+    assert hcl.hcl_value(0.5) == "0.5"
+    assert hcl.hcl_value(wsmodel.Ref("module.a.b")) == "module.a.b"
+    assert hcl.hcl_value(["a", 1]) == '["a", 1]'
     # Literal template sequences are escaped in HCL and in JSON alike.
-    assert render.hcl_value("a${b}%{c}") == '"a$${b}%%{c}"'
-    assert render.json_value("a${b}") == "a$${b}"
-    tpl = render.Template((render.Ref("module.ecr.repository_url"), ":", render.Ref("var.image_tag")))
-    assert render.hcl_value(tpl) == '"${module.ecr.repository_url}:${var.image_tag}"'
-    assert render.json_value(tpl) == "${module.ecr.repository_url}:${var.image_tag}"
+    assert hcl.hcl_value("a${b}%{c}") == '"a$${b}%%{c}"'
+    assert hcl.json_value("a${b}") == "a$${b}"
+    tpl = wsmodel.Template((wsmodel.Ref("module.ecr.repository_url"), ":", wsmodel.Ref("var.image_tag")))
+    assert hcl.hcl_value(tpl) == '"${module.ecr.repository_url}:${var.image_tag}"'
+    assert hcl.json_value(tpl) == "${module.ecr.repository_url}:${var.image_tag}"
 
 
 def test_hcl_body_aligns_like_terraform_fmt() -> None:
-    body = render.hcl_body({"a": 1, "long_name": "x", "tags": {"managed-by": "m", "b": 2}, "z": True}, 1)
+    body = hcl.hcl_body({"a": 1, "long_name": "x", "tags": {"managed-by": "m", "b": 2}, "z": True}, 1)
     assert body == (
         "  a         = 1\n"
         '  long_name = "x"\n'
@@ -47,7 +48,7 @@ def test_hcl_body_aligns_like_terraform_fmt() -> None:
 
 
 def test_local_source_is_relative_inside_the_repo() -> None:
-    source = render.local_source(REPO / "environments" / "dev")
+    source = sources.local_source(REPO / "environments" / "dev")
     assert source.for_module("network") == "../../modules/network"
     assert not source.is_absolute
 
@@ -60,34 +61,34 @@ def test_local_source_outside_the_repo_is_absolute_with_a_note(tmp_path: Path) -
 
 
 def test_local_source_needs_modules_dir(tmp_path: Path) -> None:
-    with pytest.raises(render.RenderError, match="--modules-source git"):
-        render.local_source(tmp_path, modules=tmp_path / "nowhere")
+    with pytest.raises(wsmodel.RenderError, match="--modules-source git"):
+        sources.local_source(tmp_path, modules=tmp_path / "nowhere")
 
 
 def test_git_source_is_pinned() -> None:
-    src = render.git_source("v1.2.0", "https://git.example.com/acme/mlfargate.git")
+    src = sources.git_source("v1.2.0", "https://git.example.com/acme/mlfargate.git")
     assert src.for_module("ecs-service") == (
         "git::https://git.example.com/acme/mlfargate.git//modules/ecs-service?ref=v1.2.0"
     )
-    assert render.git_source("modules/{module}/v1.0.0").for_module("alb").endswith("?ref=modules/alb/v1.0.0")
-    with pytest.raises(render.RenderError, match="needs --modules-ref"):
-        render.git_source(None)
-    with pytest.raises(render.RenderError, match="not a git tag"):
-        render.git_source("v1 && rm -rf /")
+    assert sources.git_source("modules/{module}/v1.0.0").for_module("alb").endswith("?ref=modules/alb/v1.0.0")
+    with pytest.raises(wsmodel.RenderError, match="needs --modules-ref"):
+        sources.git_source(None)
+    with pytest.raises(wsmodel.RenderError, match="not a git tag"):
+        sources.git_source("v1 && rm -rf /")
 
 
 def test_git_repo_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert render.git_source("v1").base == render.DEFAULT_MODULES_REPO
-    monkeypatch.setenv(render.MODULES_REPO_ENV, "https://git.internal/platform/mlfargate.git")
-    assert render.git_source("v1").base == "https://git.internal/platform/mlfargate.git"
+    assert sources.git_source("v1").base == sources.DEFAULT_MODULES_REPO
+    monkeypatch.setenv(sources.MODULES_REPO_ENV, "https://git.internal/platform/mlfargate.git")
+    assert sources.git_source("v1").base == "https://git.internal/platform/mlfargate.git"
 
 
 def test_backend_commented_without_bucket_and_locked_with_one() -> None:
     spec_path = REPO / "environments/prod/mlfargate.yaml"
     out = REPO / "environments/prod"
-    plain = render.render_hcl(_plan(spec_path, out))["versions.tf"]
+    plain = hcl.render_hcl(_plan(spec_path, out))["versions.tf"]
     assert '  # backend "s3" {' in plain and '\n  backend "s3"' not in plain
-    with_bucket = render.render_hcl(_plan(spec_path, out, backend_bucket="acme-tfstate"))["versions.tf"]
+    with_bucket = hcl.render_hcl(_plan(spec_path, out, backend_bucket="acme-tfstate"))["versions.tf"]
     assert '\n  backend "s3" {' in with_bucket
     assert "use_lockfile = true" in with_bucket
     assert 'key          = "mlfargate/sentiment-prod/terraform.tfstate"' in with_bucket
@@ -96,9 +97,9 @@ def test_backend_commented_without_bucket_and_locked_with_one() -> None:
 @pytest.mark.parametrize("spec_path", ALL_SPECS, ids=spec_id)
 def test_workspace_files_and_no_credentials(spec_path: Path) -> None:
     ws = _plan(spec_path, REPO / "environments" / "x")
-    files = render.render_hcl(ws)
-    assert set(files) == {*render.HCL_FILES, render.SPEC_COPY}
-    assert files[render.SPEC_COPY] == spec_path.read_text()
+    files = hcl.render_hcl(ws)
+    assert set(files) == {*hcl.HCL_FILES, wsmodel.SPEC_COPY}
+    assert files[wsmodel.SPEC_COPY] == spec_path.read_text()
     providers = files["providers.tf"]
     assert "region  = var.aws_region" in providers and "profile = var.aws_profile" in providers
     assert '"managed-by" = "mlfargate"' in providers and "app " in providers and "environment " in providers
@@ -113,13 +114,13 @@ def test_workspace_files_and_no_credentials(spec_path: Path) -> None:
 
 def test_wiring_follows_the_spec() -> None:
     gpu = load_valid(REPO / "examples/gpu-ec2-spot-schedules.yaml")
-    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(gpu)}
+    calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(gpu)}
     assert "ecr" not in calls  # the spec names its image
     assert calls["ecs_service"]["image"] == gpu.service.image
     assert calls["iam"]["ecr_repository_arns"] == ["arn:aws:ecr:us-east-1:123456789012:repository/sentiment"]
     assert calls["gpu_capacity"]["spot_percentage"] == 70
     assert calls["gpu_capacity"]["max_size"] == 8  # one 4-vCPU task per g5.xlarge, 8 tasks at most
-    assert calls["ecs_cluster"]["capacity_provider_names"] == render.Ref(
+    assert calls["ecs_cluster"]["capacity_provider_names"] == wsmodel.Ref(
         "module.gpu_capacity.cluster_capacity_provider_names"
     )
     assert [s["name"] for s in calls["autoscaling"]["schedules"]] == ["night", "workday"]  # type: ignore[index, union-attr]
@@ -127,11 +128,11 @@ def test_wiring_follows_the_spec() -> None:
 
     data = to_data(load_valid(REPO / "examples/cpu-fargate-spot.yaml"))
     cpu = load_valid(REPO / "examples/cpu-fargate-spot.yaml")
-    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(cpu)}
+    calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(cpu)}
     assert "gpu_capacity" not in calls and "capacity_providers" not in calls["ecs_service"]
     assert calls["network"]["nat_gateways"] == data["network"]["nat_gateways"] == "none"
-    assert calls["ecs_service"]["image"] == render.Template(
-        (render.Ref("module.ecr.repository_url"), ":", render.Ref("var.image_tag"))
+    assert calls["ecs_service"]["image"] == wsmodel.Template(
+        (wsmodel.Ref("module.ecr.repository_url"), ":", wsmodel.Ref("var.image_tag"))
     )
 
     env = calls["ecs_service"]["environment"]
@@ -139,25 +140,25 @@ def test_wiring_follows_the_spec() -> None:
     assert cpu.service.model_uri == "s3://acme-models/churn/v7/"
     assert env == {"PORT": "8080", "MODEL_PATH": "s3://acme-models/churn/v7/"}
     dev = load_valid(REPO / "environments/dev/mlfargate.yaml")
-    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(dev)}
+    calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(dev)}
     assert calls["ecs_service"]["environment"] == {"PORT": "8080", "MODEL_PATH": dev.service.model_uri}
     assert calls["iam"]["model_s3_uri"] == dev.service.model_uri
 
     existing = load_valid(REPO / "examples/existing-vpc.yaml")
-    calls = {name: inputs for name, _m, inputs, _c in render.module_calls(existing)}
+    calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(existing)}
     assert "network" not in calls
     assert calls["alb"]["subnet_ids"] == existing.network.public_subnet_ids
     assert calls["ecs_service"]["subnet_ids"] == existing.network.private_subnet_ids
-    assert calls["alb"]["vpc_cidr"] == render.Ref("data.aws_vpc.existing.cidr_block")
+    assert calls["alb"]["vpc_cidr"] == wsmodel.Ref("data.aws_vpc.existing.cidr_block")
 
 
 def test_asg_is_sized_for_the_listed_type_that_holds_the_fewest_tasks() -> None:
     import yaml
 
-    from mlfargate.spec import from_data
+    from mlfargate.spec.model import from_data
 
     data = yaml.safe_load((REPO / "examples/gpu-ec2-spot-schedules.yaml").read_text())
     # g5.12xlarge holds 4 one-GPU tasks, g5.xlarge one: 8 tasks may need 8 hosts if Spot gives g5.xlarge.
     data["compute"].update(instance_types=["g5.12xlarge", "g5.xlarge"])
-    calls = {name: inputs for name, _, inputs, _ in render.module_calls(from_data(data))}
+    calls = {name: inputs for name, _, inputs, _ in wiring.module_calls(from_data(data))}
     assert calls["gpu_capacity"]["max_size"] == 8

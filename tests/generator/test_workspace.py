@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from mlfargate import render, workspace
 from mlfargate.cli import main
 from mlfargate.errors import SpecErrors
-from mlfargate.workspace import MANIFEST, Options, WorkspaceConflictError, WorkspaceError, generate
+from mlfargate.generate import hcl, sources, workspace
+from mlfargate.generate import model as wsmodel
+from mlfargate.generate.workspace import MANIFEST, Options, WorkspaceConflictError, WorkspaceError, generate
 from tests.generator.conftest import REPO
 
 DEV = REPO / "environments/dev/mlfargate.yaml"
@@ -28,9 +30,9 @@ def test_new_workspace_with_manifest(tmp_path: Path) -> None:
     result = generate(_spec(tmp_path), out)
     assert result.written
     names = {p.name for p in out.iterdir()}
-    assert names == {*render.HCL_FILES, render.SPEC_COPY, MANIFEST}
+    assert names == {*hcl.HCL_FILES, wsmodel.SPEC_COPY, MANIFEST}
     manifest = json.loads((out / MANIFEST).read_text())
-    assert set(manifest["files"]) == {*render.HCL_FILES, render.SPEC_COPY}
+    assert set(manifest["files"]) == {*hcl.HCL_FILES, wsmodel.SPEC_COPY}
     assert manifest["files"]["main.tf"] == workspace.sha256((out / "main.tf").read_text())
     assert not list(tmp_path.glob(".ws.mlfargate-*"))  # no temporary directory left behind
 
@@ -50,7 +52,7 @@ def test_regenerate_shows_a_unified_diff(tmp_path: Path) -> None:
     spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
     result = generate(spec, out)
     changed = {c.path: c for c in result.changed}
-    assert set(changed) == {"main.tf", render.SPEC_COPY}
+    assert set(changed) == {"main.tf", wsmodel.SPEC_COPY}
     diff = changed["main.tf"].diff
     assert diff.startswith("--- a/main.tf\n+++ b/main.tf\n")
     assert "-  max_capacity  = 3\n" in diff and "+  max_capacity  = 5\n" in diff
@@ -102,14 +104,14 @@ def test_a_rendering_that_does_not_parse_writes_nothing(
     spec, out = _spec(tmp_path), tmp_path / "ws"
     generate(spec, out)
     before = {p.name: p.read_text() for p in out.iterdir()}
-    real = render.render_hcl
+    real = hcl.render_hcl
 
-    def broken(ws: render.WorkspacePlan) -> dict[str, str]:
+    def broken(ws: wsmodel.WorkspacePlan) -> dict[str, str]:
         files = real(ws)
         files["main.tf"] = files["main.tf"].replace('module "network" {', 'module "network" {{', 1)
         return files
 
-    monkeypatch.setattr(render, "render_hcl", broken)
+    monkeypatch.setattr(workspace, "render_hcl", broken)
     spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
     with pytest.raises(WorkspaceError, match=r"main\.tf does not parse"):
         generate(spec, out)
@@ -120,7 +122,7 @@ def test_a_rendering_that_does_not_parse_writes_nothing(
 def test_spec_copy_is_the_input_when_regenerating_in_place(tmp_path: Path) -> None:
     out = tmp_path / "ws"
     generate(_spec(tmp_path), out)
-    copy = out / render.SPEC_COPY
+    copy = out / wsmodel.SPEC_COPY
     copy.write_text(copy.read_text().replace("max_tasks: 3", "max_tasks: 4"))  # edit the spec in place
     result = generate(copy, out)  # not a conflict: the copy is the input
     assert result.written and "= 4" in (out / "main.tf").read_text()
@@ -194,7 +196,7 @@ def test_cli_git_needs_a_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         == 0
     )
     main_tf = (out / "main.tf").read_text()
-    assert f'source = "git::{render.DEFAULT_MODULES_REPO}//modules/network?ref=v1.0.0"' in main_tf
+    assert f'source = "git::{sources.DEFAULT_MODULES_REPO}//modules/network?ref=v1.0.0"' in main_tf
     assert "#checkov:skip=CKV_TF_1:pinned to the release tag v1.0.0" in main_tf
     assert "mlfargate generate mlfargate.yaml --out . --modules-source git --modules-ref v1.0.0" in main_tf
 
@@ -221,10 +223,8 @@ def test_generated_workspace_inside_repo_uses_relative_sources(tmp_path: Path) -
 
 
 def test_cdktf_without_cdktn_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = workspace.importlib.util.find_spec
-    monkeypatch.setattr(
-        workspace.importlib.util, "find_spec", lambda n, *a: None if n == "cdktn" else real(n, *a)
-    )
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "cdktn" else real(n, *a))
     with pytest.raises(WorkspaceError, match=r"pip install 'mlfargate\[cdktf\]'"):
         generate(_spec(tmp_path), tmp_path / "ws", Options(format="cdktf"))
     assert not (tmp_path / "ws").exists()

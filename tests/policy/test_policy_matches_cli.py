@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import policy
+from mlfargate.policy import gate
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV = Path(sys.executable).parent / "checkov"
@@ -29,8 +29,8 @@ def test_gate_agrees_with_the_checkov_cli(target: str) -> None:
     raw = json.loads(out.stdout)
     raw = raw[0] if isinstance(raw, list) else raw
     cli_failed = sorted((c["check_id"], c["resource"]) for c in raw["results"]["failed_checks"])
-    policy.scan_directory(directory)  # the second scan below is warm: caches in use
-    report = policy.scan_directory(directory)
+    gate.scan_directory(directory)  # the second scan below is warm: caches in use
+    report = gate.scan_directory(directory)
     assert sorted((f.check_id, f.resource) for f in report.failed) == cli_failed
     assert report.passed == raw["summary"]["passed"]
     assert len(report.waived) == raw["summary"]["skipped"]

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import engine as engine_mod
-from mlfargate import policy, runner
-from mlfargate.workspace import Options, generate
+from mlfargate.generate.workspace import Options, generate
+from mlfargate.policy import gate
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform import process as tfprocess
+from mlfargate.terraform import state as tfstate
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git installs git:: module sources")
 
@@ -71,13 +73,13 @@ def _workspace(tmp_path: Path, repo: Path, mutability: str) -> Path:
 
 
 def _get(ws: Path) -> None:
-    result = runner.run(engine_mod.select("embedded"), ws, ["get", "-no-color"])
+    result = tfprocess.run(engine_mod.select("embedded"), ws, ["get", "-no-color"])
     assert result.returncode == 0, result.stderr
 
 
 def test_an_uninstalled_git_module_blocks_and_says_how_to_install_it(tmp_path: Path) -> None:
     ws = _workspace(tmp_path, _repo(tmp_path, {"modules/ecr/main.tf": MODULE}), "MUTABLE")
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert not report.ok
     assert report.failed == []  # nothing of the module was read
     [line] = report.unchecked
@@ -91,7 +93,7 @@ def test_an_installed_git_module_is_checked_with_the_callers_arguments_and_its_w
     repo = _repo(tmp_path, {"modules/ecr/main.tf": MODULE})
     ws = _workspace(tmp_path, repo, "MUTABLE")
     _get(ws)  # real Terraform core clones the module into .terraform/modules
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert report.unchecked == []
     failed = {(f.check_id, f.resource) for f in report.failed}
     assert ("CKV_AWS_51", "module.registry.aws_ecr_repository.this") in failed  # var.mutability = MUTABLE
@@ -102,7 +104,7 @@ def test_an_installed_git_module_is_checked_with_the_callers_arguments_and_its_w
     }
     # The caller's argument decides the check: IMMUTABLE passes it.
     (ws / "main.tf").write_text((ws / "main.tf").read_text().replace('"MUTABLE"', '"IMMUTABLE"'))
-    fixed = policy.scan_directory(ws)
+    fixed = gate.scan_directory(ws)
     assert "CKV_AWS_51" not in {f.check_id for f in fixed.failed}
     assert fixed.unchecked == []
 
@@ -117,12 +119,12 @@ def test_a_generated_git_sourced_workspace_gates_like_the_local_one(tmp_path: Pa
         Options(modules_source="git", modules_repo=f"file://{repo}", modules_ref="v1.0.0"),
     ).out_dir
 
-    before = policy.scan_directory(remote)
+    before = gate.scan_directory(remote)
     assert not before.ok and len(before.unchecked) == (local / "main.tf").read_text().count("\nmodule ")
 
     _get(remote)
-    after = policy.scan_directory(remote)
-    expected = policy.scan_directory(local)
+    after = gate.scan_directory(remote)
+    expected = gate.scan_directory(local)
     assert after.ok, after.failed + after.unchecked  # type: ignore[operator]
     # The same checks on the same resources, waived for the same reasons: only the module-source
     # waivers differ (a git tag waives CKV_TF_1; local sources waive CKV_TF_1 and CKV_TF_2).
@@ -154,7 +156,7 @@ def test_two_calls_of_one_module_and_a_source_terraform_normalises(tmp_path: Pat
     _get(ws)
     manifest = json.loads((ws / ".terraform" / "modules" / "modules.json").read_text())
     assert {m["Key"] for m in manifest["Modules"]} == {"", "a", "b"}  # one directory per call
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert report.unchecked == []
     assert {(f.check_id, f.resource) for f in report.failed} >= {
         ("CKV_AWS_51", "module.a.aws_ecr_repository.this"),
@@ -180,17 +182,17 @@ def test_installed_modules_reads_terraforms_manifest(tmp_path: Path, monkeypatch
         {"Key": "gone", "Source": "git::https://example.com/m.git", "Dir": ".terraform/modules/gone"},
     ]
     (ws / ".terraform" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules}))
-    found = runner.installed_modules(ws)
+    found = tfstate.installed_modules(ws)
     assert found == {
         "vpc": (ws / ".terraform/modules/vpc").resolve(),
         "vpc.sub": (ws / ".terraform/modules/vpc/modules/sub").resolve(),
     }  # the root entry and a directory that no longer exists are left out
     monkeypatch.setenv("TF_DATA_DIR", "elsewhere")
-    assert runner.installed_modules(ws) == {}
+    assert tfstate.installed_modules(ws) == {}
     (ws / ".terraform").rename(ws / "elsewhere")
     modules[1]["Dir"] = "elsewhere/modules/vpc"
     (ws / "elsewhere" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules[:2]}))
-    assert runner.installed_modules(ws) == {"vpc": (ws / "elsewhere/modules/vpc").resolve()}
+    assert tfstate.installed_modules(ws) == {"vpc": (ws / "elsewhere/modules/vpc").resolve()}
 
 
 def test_tf_json_files_are_unchecked_not_passed(tmp_path: Path) -> None:
@@ -199,7 +201,7 @@ def test_tf_json_files_are_unchecked_not_passed(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "cdk.tf.json").write_text(json.dumps({"module": {"m": {"source": "./nope"}}}))
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert not report.ok
     assert report.unchecked == [
         "cdk.tf.json: checkov does not read .tf.json files, so it is unchecked; gate the HCL workspace of "
@@ -263,7 +265,7 @@ def test_two_versions_of_one_registry_module_are_each_read(tmp_path: Path) -> No
         'module "v1" {\n  source  = "acme/ecr/aws"\n  version = "1.0.0"\n}\n\n'
         'module "v2" {\n  source  = "acme/ecr/aws"\n  version = "2.0.0"\n}\n'
     )
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert report.unchecked == []
     assert {f.resource for f in report.failed if f.check_id == "CKV_AWS_51"} == {
         "module.v2.aws_ecr_repository.this"
@@ -280,6 +282,6 @@ def test_directories_outside_the_module_tree_are_walked_too(tmp_path: Path) -> N
     (ws / "sub" / "main.tf").write_text(
         'module "r" {\n  source = "git::https://example.com/m.git?ref=v1"\n}\n'
     )
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert [line.split(":")[0] for line in report.unchecked] == ["cdk/cdk.tf.json", "sub/main.tf"]
     assert "outside the workspace's module tree" in report.unchecked[1]

@@ -6,20 +6,21 @@ import os
 import shutil
 from pathlib import Path
 
-from mlfargate import policy
+from mlfargate.policy import checkov_patches, gate
+from mlfargate.policy import report as policy_report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def findings(report: policy.PolicyReport) -> set[tuple[str, str, str]]:
+def findings(report: policy_report.PolicyReport) -> set[tuple[str, str, str]]:
     return {(f.check_id, f.resource, f.location) for f in report.failed}
 
 
 def test_repeated_scans_agree_and_see_edits_in_local_modules(tmp_path: Path) -> None:
     ws = tmp_path / "fail"
     shutil.copytree(FIXTURES / "fail", ws)
-    first = policy.scan_directory(ws)
-    second = policy.scan_directory(ws)
+    first = gate.scan_directory(ws)
+    second = gate.scan_directory(ws)
     assert findings(second) == findings(first)
     assert second.passed == first.passed
     assert ("CKV_AWS_338", "module.logs.aws_cloudwatch_log_group.this", "modules/logs/main.tf:5") in findings(
@@ -33,7 +34,7 @@ def test_repeated_scans_agree_and_see_edits_in_local_modules(tmp_path: Path) -> 
     fixed = text.replace("retention_in_days = 7", "retention_in_days = 365")
     assert fixed != text
     module.write_text(fixed)
-    third = policy.scan_directory(ws)
+    third = gate.scan_directory(ws)
     assert (
         "CKV_AWS_338",
         "module.logs.aws_cloudwatch_log_group.this",
@@ -47,16 +48,16 @@ def test_repeated_scans_agree_and_see_edits_in_local_modules(tmp_path: Path) -> 
 def test_a_file_broken_after_a_good_scan_still_blocks(tmp_path: Path) -> None:
     ws = tmp_path / "pass"
     shutil.copytree(FIXTURES / "pass", ws)
-    assert policy.scan_directory(ws).ok
+    assert gate.scan_directory(ws).ok
     (ws / "main.tf").write_text((ws / "main.tf").read_text() + '\nresource "aws_s3_bucket" "x" {\n')
-    assert not policy.scan_directory(ws).ok
+    assert not gate.scan_directory(ws).ok
 
 
 def test_a_missing_local_module_blocks_the_gate(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(FIXTURES / "pass", ws)
     (ws / "extra.tf").write_text('module "m" {\n  source = "./nope"\n}\n')
-    report = policy.scan_directory(ws)
+    report = gate.scan_directory(ws)
     assert not report.ok
     assert report.unchecked == [
         "extra.tf: module 'm' (source ./nope): no .tf files there, so it cannot be checked"
@@ -66,7 +67,9 @@ def test_a_missing_local_module_blocks_the_gate(tmp_path: Path) -> None:
 _LOGGING_PROBE = """
 import io, logging, os, sys
 from pathlib import Path
-from mlfargate import policy
+from mlfargate.policy import checkov_patches
+from mlfargate.policy import gate
+from mlfargate.policy import report as policy_report
 
 root = logging.getLogger()
 ours = logging.StreamHandler(io.StringIO())
@@ -80,7 +83,7 @@ def state():
     return (root.level, list(root.handlers), ours.level, ours.formatter._fmt, urllib3.level, urllib3.propagate)
 
 before = state()
-policy.scan_directory(Path(sys.argv[1]))
+gate.scan_directory(Path(sys.argv[1]))
 import checkov.terraform.runner as checkov_module
 
 print(before == state())  # levels, handlers, our handler's level and format, urllib3: as the app left them
@@ -103,7 +106,9 @@ def test_checkov_does_not_take_over_the_process_logging(tmp_path: Path) -> None:
 
     probe = tmp_path / "probe.py"
     probe.write_text(_LOGGING_PROBE)
-    env = {k: v for k, v in os.environ.items() if k != policy.CHECKOV_LOG_ENV} | {"LOG_LEVEL": "INFO"}
+    env = {k: v for k, v in os.environ.items() if k != checkov_patches.CHECKOV_LOG_ENV} | {
+        "LOG_LEVEL": "INFO"
+    }
     result = subprocess.run(
         [sys.executable, str(probe), str(FIXTURES / "pass")], capture_output=True, text=True, env=env
     )
@@ -113,7 +118,7 @@ def test_checkov_does_not_take_over_the_process_logging(tmp_path: Path) -> None:
     # it is set in many containers for other reasons, as in the run above).
     debug = subprocess.run(
         [sys.executable, str(probe), str(FIXTURES / "pass")],
-        capture_output=True, text=True, env=env | {policy.CHECKOV_LOG_ENV: "1", "LOG_LEVEL": "DEBUG"},
+        capture_output=True, text=True, env=env | {checkov_patches.CHECKOV_LOG_ENV: "1", "LOG_LEVEL": "DEBUG"},
     )  # fmt: skip
     assert debug.returncode == 0, debug.stderr
     assert debug.stdout.splitlines()[:2] == ["False", "True True True"]

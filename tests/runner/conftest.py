@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import engine as engine_mod
-from mlfargate.engine import Engine
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform.engine import Engine
 
 FAST = """
 resource "terraform_data" "a" {

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlfargate import engine as engine_mod
-from mlfargate import runner
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform import operations as tfops
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,17 +67,17 @@ def test_apply_and_destroy_need_the_typed_workspace_name(make_ws: Callable[..., 
 
     rc, output = run_in_pty(ws, "apply", answer="wrong-name")
     assert rc != 0 and "Type the workspace name (svc-confirm) to apply" in output
-    assert runner.state_resources(embedded, ws) == []
+    assert tfops.state_resources(embedded, ws) == []
 
     rc, output = run_in_pty(ws, "apply", answer="svc-confirm")
     assert rc == 0, output
-    assert runner.state_resources(embedded, ws) == ["terraform_data.a", "terraform_data.b"]
+    assert tfops.state_resources(embedded, ws) == ["terraform_data.a", "terraform_data.b"]
 
     rc, output = run_in_pty(ws, "destroy", answer="nope")
     assert rc != 0 and "to destroy" in output
-    assert runner.state_resources(embedded, ws) == ["terraform_data.a", "terraform_data.b"]
+    assert tfops.state_resources(embedded, ws) == ["terraform_data.a", "terraform_data.b"]
 
     rc, output = run_in_pty(ws, "destroy", answer="svc-confirm")
     assert rc == 0, output
     assert "destroy" in output.lower() and "2" in output
-    assert runner.state_resources(embedded, ws) == []
+    assert tfops.state_resources(embedded, ws) == []

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from mlfargate import engine as engine_mod
-from mlfargate import runner
+from mlfargate.terraform import diagnostics as tfdiag
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform import operations as tfops
 
 LOCK = """Error acquiring the state lock
 
@@ -46,8 +47,8 @@ EXPIRED_TOKEN = "ExpiredToken: The security token included in the request is exp
 
 
 def test_lock_names_holder_and_unlock_id() -> None:
-    error = runner.translate_error(LOCK)
-    assert isinstance(error, runner.StateLockedError)
+    error = tfdiag.translate_error(LOCK)
+    assert isinstance(error, tfdiag.StateLockedError)
     assert str(error) == (
         "state is locked by ops@build-7, running OperationTypeApply, since 2026-01-12 10:01:02.123 +0000 UTC: "
         "wait for it to finish and retry; if that run is dead, "
@@ -57,35 +58,35 @@ def test_lock_names_holder_and_unlock_id() -> None:
 
 @pytest.mark.parametrize("text", [NO_CREDS_V4, NO_CREDS_OLD])
 def test_missing_credentials(text: str) -> None:
-    error = runner.translate_error(text)
-    assert isinstance(error, runner.CredentialsError)
+    error = tfdiag.translate_error(text)
+    assert isinstance(error, tfdiag.CredentialsError)
     assert str(error).startswith("no AWS credentials found: set AWS_PROFILE")
 
 
 @pytest.mark.parametrize("text", [SSO_EXPIRED, SSO_INVALID])
 def test_expired_sso(text: str) -> None:
-    error = runner.translate_error(text)
-    assert isinstance(error, runner.CredentialsError)
+    error = tfdiag.translate_error(text)
+    assert isinstance(error, tfdiag.CredentialsError)
     assert "aws sso login" in str(error) and "expired" in str(error)
 
 
 def test_expired_session_token() -> None:
-    error = runner.translate_error(EXPIRED_TOKEN)
-    assert isinstance(error, runner.CredentialsError) and "session token has expired" in str(error)
+    error = tfdiag.translate_error(EXPIRED_TOKEN)
+    assert isinstance(error, tfdiag.CredentialsError) and "session token has expired" in str(error)
 
 
 def test_unknown_errors_are_not_translated() -> None:
     assert (
-        runner.translate_error('Error: Unsupported argument\n\nAn argument named "x" is not expected here.')
+        tfdiag.translate_error('Error: Unsupported argument\n\nAn argument named "x" is not expected here.')
         is None
     )
 
 
 def test_untranslated_failure_keeps_terraforms_first_error(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "main.tf").write_text('resource "terraform_data" "a" {\n  nope = 1\n}\n')
-    runner.init(embedded, tmp_path)
-    with pytest.raises(runner.TerraformError) as exc:
-        runner.plan(embedded, tmp_path)
+    tfops.init(embedded, tmp_path)
+    with pytest.raises(tfdiag.TerraformError) as exc:
+        tfops.plan(embedded, tmp_path)
     assert str(exc.value).startswith("terraform plan failed: Unsupported argument:")
 
 

@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import engine as engine_mod
-from mlfargate import plan_summary, runner
-from mlfargate.engine import Engine
+from mlfargate.terraform import diagnostics as tfdiag
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform import operations as tfops
+from mlfargate.terraform import plan_summary
+from mlfargate.terraform import process as tfprocess
+from mlfargate.terraform import state as tfstate
+from mlfargate.terraform.engine import Engine
 from tests.runner.conftest import SLOW
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,39 +29,39 @@ def test_init_plan_show_apply_destroy_with_streamed_progress(
     any_engine: Engine, make_ws: Callable[..., Path]
 ) -> None:
     ws = make_ws()
-    runner.init(any_engine, ws)
-    saved = runner.plan(any_engine, ws)
+    tfops.init(any_engine, ws)
+    saved = tfops.plan(any_engine, ws)
     summary = plan_summary.summarize_file(saved.plan_json)
     assert summary.to_dict()["by_type"] == {
         "terraform_data": {"add": 2, "change": 0, "destroy": 0, "replace": 0}
     }
-    events: list[runner.ProgressEvent] = []
-    runner.apply(any_engine, runner.load_saved_plan(ws), on_event=events.append, total=summary.operations)
+    events: list[tfprocess.ProgressEvent] = []
+    tfops.apply(any_engine, tfstate.load_saved_plan(ws), on_event=events.append, total=summary.operations)
     completes = [e for e in events if e.kind == "complete"]
     assert [e.address for e in completes] == ["terraform_data.a", "terraform_data.b"]  # b depends on a
     assert [(e.done, e.total) for e in completes] == [(1, 2), (2, 2)]
     assert all(e.elapsed_s >= 0 for e in events)
     assert any(e.kind == "start" and e.address == "terraform_data.a" for e in events)
-    assert runner.state_resources(any_engine, ws) == ["terraform_data.a", "terraform_data.b"]
+    assert tfops.state_resources(any_engine, ws) == ["terraform_data.a", "terraform_data.b"]
     # The applied plan is gone; a new plan is empty.
-    with pytest.raises(runner.PlanRequiredError):
-        runner.load_saved_plan(ws)
-    assert plan_summary.summarize_file(runner.plan(any_engine, ws).plan_json).empty
-    destroy = runner.plan(any_engine, ws, destroy=True)
+    with pytest.raises(tfstate.PlanRequiredError):
+        tfstate.load_saved_plan(ws)
+    assert plan_summary.summarize_file(tfops.plan(any_engine, ws).plan_json).empty
+    destroy = tfops.plan(any_engine, ws, destroy=True)
     assert plan_summary.summarize_file(destroy.plan_json).totals.destroy == 2
-    runner.apply(any_engine, destroy)
-    assert runner.state_resources(any_engine, ws) == []
+    tfops.apply(any_engine, destroy)
+    assert tfops.state_resources(any_engine, ws) == []
 
 
 def test_replacement_is_called_out(embedded: Engine, make_ws: Callable[..., Path]) -> None:
     ws = make_ws('resource "terraform_data" "a" {\n  triggers_replace = "v1"\n}\n')
-    runner.init(embedded, ws)
-    runner.apply(embedded, runner.plan(embedded, ws))
+    tfops.init(embedded, ws)
+    tfops.apply(embedded, tfops.plan(embedded, ws))
     (ws / "main.tf").write_text(
         'resource "terraform_data" "a" {\n  triggers_replace = "v2"\n}\n'
         'resource "terraform_data" "c" {\n  input = 1\n}\n'
     )
-    summary = plan_summary.summarize_file(runner.plan(embedded, ws).plan_json)
+    summary = plan_summary.summarize_file(tfops.plan(embedded, ws).plan_json)
     assert summary.totals.add == 1 and summary.totals.replace == 1
     assert [(r.address, r.paths) for r in summary.replacements] == [
         ("terraform_data.a", ["triggers_replace"])
@@ -68,32 +72,32 @@ def test_saved_plan_is_required_and_must_match_configuration(
     embedded: Engine, make_ws: Callable[..., Path]
 ) -> None:
     ws = make_ws(extra={"prod.tfvars": ""})
-    with pytest.raises(runner.PlanRequiredError, match="no saved plan"):
-        runner.load_saved_plan(ws)
-    runner.init(embedded, ws)
-    runner.plan(embedded, ws)
-    assert runner.load_saved_plan(ws).fingerprint == runner.fingerprint(ws)
+    with pytest.raises(tfstate.PlanRequiredError, match="no saved plan"):
+        tfstate.load_saved_plan(ws)
+    tfops.init(embedded, ws)
+    tfops.plan(embedded, ws)
+    assert tfstate.load_saved_plan(ws).fingerprint == tfstate.fingerprint(ws)
     (ws / "prod.tfvars").write_text("# edited\n")
-    with pytest.raises(runner.PlanRequiredError, match="configuration changed"):
-        runner.load_saved_plan(ws)
+    with pytest.raises(tfstate.PlanRequiredError, match="configuration changed"):
+        tfstate.load_saved_plan(ws)
 
 
 def test_a_failed_plan_leaves_nothing_behind(embedded: Engine, make_ws: Callable[..., Path]) -> None:
     ws = make_ws()
-    runner.init(embedded, ws)
-    runner.plan(embedded, ws)
-    assert (ws / runner.STATE_DIR).is_dir()
+    tfops.init(embedded, ws)
+    tfops.plan(embedded, ws)
+    assert (ws / tfstate.STATE_DIR).is_dir()
     # A precondition that fails at plan time: Terraform core exits 1 after -out was named.
     (ws / "bad.tf").write_text(
         'variable "v" {\n  default = "a"\n}\n\n'
         'resource "terraform_data" "bad" {\n  lifecycle {\n    precondition {\n'
         '      condition     = var.v == "b"\n      error_message = "planted failure"\n    }\n  }\n}\n'
     )
-    with pytest.raises(runner.TerraformError, match="planted failure"):
-        runner.plan(embedded, ws)
-    assert not (ws / runner.STATE_DIR).exists()  # the old plan is gone too: it no longer matches
-    with pytest.raises(runner.PlanRequiredError, match="no saved plan"):
-        runner.load_saved_plan(ws)
+    with pytest.raises(tfdiag.TerraformError, match="planted failure"):
+        tfops.plan(embedded, ws)
+    assert not (ws / tfstate.STATE_DIR).exists()  # the old plan is gone too: it no longer matches
+    with pytest.raises(tfstate.PlanRequiredError, match="no saved plan"):
+        tfstate.load_saved_plan(ws)
 
 
 def test_fingerprint_follows_local_modules(
@@ -103,10 +107,10 @@ def test_fingerprint_follows_local_modules(
     shared.mkdir()
     (shared / "main.tf").write_text('resource "terraform_data" "m" {\n  input = "m"\n}\n')
     ws = make_ws('module "m" {\n  source = "../shared_mod"\n}\n')
-    runner.init(embedded, ws)
-    before = runner.fingerprint(ws)
+    tfops.init(embedded, ws)
+    before = tfstate.fingerprint(ws)
     (shared / "main.tf").write_text('resource "terraform_data" "m" {\n  input = "m2"\n}\n')
-    assert runner.fingerprint(ws) != before
+    assert tfstate.fingerprint(ws) != before
 
 
 def _cli(ws: Path, *args: str) -> subprocess.Popen[str]:
@@ -134,8 +138,8 @@ def test_sigint_during_apply_stops_gracefully_and_lock_contention_names_holder(
     embedded: Engine, make_ws: Callable[..., Path]
 ) -> None:
     ws = make_ws(SLOW)
-    runner.init(embedded, ws)
-    runner.plan(embedded, ws)
+    tfops.init(embedded, ws)
+    tfops.plan(embedded, ws)
     proc = _cli(ws, "apply", "--yes")
     assert proc.stderr is not None
     seen: list[str] = []
@@ -147,8 +151,8 @@ def test_sigint_during_apply_stops_gracefully_and_lock_contention_names_holder(
     assert any("1/2" in line and "terraform_data.fast" in line for line in seen)
 
     # A second run while the first holds the local state lock: one clear line naming the holder.
-    with pytest.raises(runner.StateLockedError) as locked:
-        runner.plan(embedded, ws)
+    with pytest.raises(tfdiag.StateLockedError) as locked:
+        tfops.plan(embedded, ws)
     message = str(locked.value)
     assert message.startswith("state is locked by ") and "@" in message and "force-unlock" in message
     assert "OperationTypeApply" in message
@@ -161,8 +165,8 @@ def test_sigint_during_apply_stops_gracefully_and_lock_contention_names_holder(
     assert "Traceback" not in err
 
     # State is consistent: readable, unlocked, holds what completed.
-    assert "terraform_data.fast" in runner.state_resources(embedded, ws)
-    replan = plan_summary.summarize_file(runner.plan(embedded, ws).plan_json)
+    assert "terraform_data.fast" in tfops.state_resources(embedded, ws)
+    replan = plan_summary.summarize_file(tfops.plan(embedded, ws).plan_json)
     assert "terraform_data.fast" not in {r.address for r in replan.replacements}
     assert replan.by_type["terraform_data"].destroy == 0
 
@@ -199,8 +203,8 @@ def test_missing_provider_offline_is_one_line(
     ws = make_ws('terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n')
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    with pytest.raises(runner.ProviderUnavailableError) as exc:
-        runner.init(engine_mod.select("embedded", plugin_dir=mirror), ws)
+    with pytest.raises(tfdiag.ProviderUnavailableError) as exc:
+        tfops.init(engine_mod.select("embedded", plugin_dir=mirror), ws)
     assert "provider hashicorp/aws cannot be installed" in str(exc.value)
     assert "\n" not in str(exc.value)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import engine as engine_mod
-from mlfargate import runner
+from mlfargate.terraform import engine as engine_mod
+from mlfargate.terraform import operations as tfops
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,9 +65,9 @@ def test_plan_check_apply_destroy_with_any_workspace_path(form: str, make_ws: Ca
 
     apply = cli(cwd, "apply", arg, "--yes")
     assert apply.returncode == 0, apply.stdout + apply.stderr
-    assert runner.state_resources(embedded, ws) == ["terraform_data.a", "terraform_data.b"]
+    assert tfops.state_resources(embedded, ws) == ["terraform_data.a", "terraform_data.b"]
 
     destroy = cli(cwd, "destroy", arg, "--yes")
     assert destroy.returncode == 0, destroy.stdout + destroy.stderr
-    assert runner.state_resources(embedded, ws) == []
+    assert tfops.state_resources(embedded, ws) == []
     assert not (ws / ".mlfargate").exists()

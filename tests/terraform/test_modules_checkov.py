@@ -1,4 +1,4 @@
-"""checkov (through mlfargate.policy.scan_directory) on every module and example: zero unwaived
+"""checkov (through mlfargate.policy.gate.scan_directory) on every module and example: zero unwaived
 failures, every waiver listed in modules/README.md, and a deliberately broken copy fails."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate.policy import scan_directory
+from mlfargate.policy.gate import scan_directory
 from tests.terraform.conftest import ALL_ROOTS, MODULES, replace_in
 
 pytestmark = pytest.mark.slow

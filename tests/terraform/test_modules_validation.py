@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlfargate import tfcore
+from mlfargate.terraform import config_check as tfcore
 from tests.terraform.conftest import MODULES
 
 SERVICE = {

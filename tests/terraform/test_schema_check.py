@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import schema_check
 from mlfargate.cli import main
+from mlfargate.policy import provider_schema as schema_check
 from tests.terraform.conftest import ALL_ROOTS, MODULES
 
 

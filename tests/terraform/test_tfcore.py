@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import tfcore
+from mlfargate.terraform import config_check as tfcore
 from tests.terraform.conftest import ALL_ROOTS, EXAMPLES, MODULES, replace_in
 
 

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
-from mlfargate import catalog, cli, cost, pricing, rules
-from mlfargate.pricing import Price, PriceBook
-from mlfargate.spec import Spec, from_data
+from mlfargate import cli
+from mlfargate.cost import estimate as cost
+from mlfargate.cost import price_book
+from mlfargate.cost.price_book import Price, PriceBook
+from mlfargate.spec import catalog, rules
+from mlfargate.spec.model import Spec, from_data
 
 REPO = Path(__file__).resolve().parents[2]
 MONTH = 730 / 168
@@ -37,11 +40,11 @@ def make_spec(**over: Any) -> Spec:
 
 @pytest.fixture(autouse=True)
 def no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(pricing.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(price_book.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def book(region: str = "us-east-1") -> PriceBook:
-    return pricing.load(region)
+    return price_book.load(region)
 
 
 def line(est: cost.Estimate, prefix: str) -> cost.Line:

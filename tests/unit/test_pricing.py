@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlfargate import catalog, pricing
+from mlfargate.cost import price_book, price_list
+from mlfargate.spec import catalog
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(pricing.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(price_book.CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
 def test_bundled_snapshot_covers_the_catalog_and_the_shared_items() -> None:
-    assert set(REGIONS) <= set(pricing.bundled_regions())
+    assert set(REGIONS) <= set(price_book.bundled_regions())
     shared = [
         "fargate.x86.vcpu_hour",
         "fargate.x86.gb_hour",
@@ -36,7 +37,7 @@ def test_bundled_snapshot_covers_the_catalog_and_the_shared_items() -> None:
         "logs.ingest_gb",
     ]
     for region in REGIONS:
-        book = pricing.load(region)
+        book = price_book.load(region)
         assert book.source.startswith("bundled snapshot") and book.date == "2026-01-15"
         for key in shared:
             assert book.get(key).usd > 0, (region, key)
@@ -44,14 +45,14 @@ def test_bundled_snapshot_covers_the_catalog_and_the_shared_items() -> None:
             assert price.source and price.date == "2026-01-15" and price.usd > 0
             assert " " in price.source, f"{price.key}: source key did not resolve to text"
     for region in ("us-east-1", "us-west-2"):
-        book = pricing.load(region)
+        book = price_book.load(region)
         for name in catalog.load().instance_types:
             assert book.on_demand(name).usd > book.spot(name).usd > 0, (region, name)
             assert book.spot(name).estimate and "ESTIMATE" in book.spot(name).source
 
 
 def test_snapshot_matches_aws_facts_for_some_known_prices() -> None:
-    east, west, eu = (pricing.load(r) for r in REGIONS)
+    east, west, eu = (price_book.load(r) for r in REGIONS)
     assert east.on_demand("g5.xlarge").usd == 1.006 and eu.on_demand("g5.xlarge").usd == 1.123
     assert east.on_demand("p5.48xlarge").usd == 55.04
     assert west.get("fargate.x86.vcpu_hour").usd == 0.04048
@@ -60,14 +61,16 @@ def test_snapshot_matches_aws_facts_for_some_known_prices() -> None:
 
 
 def test_missing_price_and_unknown_region_are_one_line_errors() -> None:
-    with pytest.raises(pricing.PricingError, match=r"no price for ec2\.g6\.xlarge\.on_demand in eu-west-1"):
-        pricing.load("eu-west-1").on_demand("g6.xlarge")
-    with pytest.raises(pricing.PricingError, match="bundled snapshot covers"):
-        pricing.load("ap-south-1")
+    with pytest.raises(
+        price_book.PricingError, match=r"no price for ec2\.g6\.xlarge\.on_demand in eu-west-1"
+    ):
+        price_book.load("eu-west-1").on_demand("g6.xlarge")
+    with pytest.raises(price_book.PricingError, match="bundled snapshot covers"):
+        price_book.load("ap-south-1")
 
 
 def test_managed_instances_fee_is_a_stated_fraction_unless_listed() -> None:
-    book = pricing.load("us-east-1")
+    book = price_book.load("us-east-1")
     fee = book.mi_fee("g5.xlarge")
     assert fee.usd == pytest.approx(0.12 * 1.006) and fee.estimate and "ASSUMPTION" in fee.source
 
@@ -81,12 +84,12 @@ def test_cache_takes_precedence_and_a_broken_cache_is_reported(cache: Path) -> N
         "regions": {"us-east-1": {"alb.hour": {"usd": 0.03, "source": "Price List", "date": "2026-11-01"}}},
     }
     (cache / "prices-us-east-1.yaml").write_text(yaml.safe_dump(doc))
-    book = pricing.load("us-east-1")
+    book = price_book.load("us-east-1")
     assert book.get("alb.hour").usd == 0.03 and "cache" in book.source and book.date == "2026-11-01"
-    assert pricing.load("us-east-1", use_cache=False).get("alb.hour").usd == 0.0225
+    assert price_book.load("us-east-1", use_cache=False).get("alb.hour").usd == 0.0225
     (cache / "prices-us-east-1.yaml").write_text("regions: [not, a, mapping")
-    with pytest.raises(pricing.PricingError, match="unreadable price cache"):
-        pricing.load("us-east-1")
+    with pytest.raises(price_book.PricingError, match="unreadable price cache"):
+        price_book.load("us-east-1")
 
 
 def test_parse_price_item_documented_shape() -> None:
@@ -108,19 +111,19 @@ def test_parse_price_item_documented_shape() -> None:
         },
         "publicationDate": "2026-01-10T00:00:00Z",
     }
-    listed = pricing.parse_price_item(json.dumps(item))
+    listed = price_list.parse_price_item(json.dumps(item))
     assert listed is not None
     assert (listed.usd, listed.unit, listed.published) == (1.006, "Hrs", "2026-01-10T00:00:00Z")
     assert listed.attributes["instanceType"] == "g5.xlarge"
-    assert pricing.parse_price_item(json.dumps({"product": {}, "terms": {}})) is None
+    assert price_list.parse_price_item(json.dumps({"product": {}, "terms": {}})) is None
 
 
 def test_spot_median_over_seven_days_across_azs() -> None:
     end = datetime(2026, 11, 26, tzinfo=UTC)
     start = end - timedelta(days=7)
 
-    def rec(zone: str, usd: float, days_before_end: float, itype: str = "g5.xlarge") -> pricing.SpotRecord:
-        return pricing.SpotRecord(itype, zone, usd, end - timedelta(days=days_before_end))
+    def rec(zone: str, usd: float, days_before_end: float, itype: str = "g5.xlarge") -> price_list.SpotRecord:
+        return price_list.SpotRecord(itype, zone, usd, end - timedelta(days=days_before_end))
 
     records = [
         rec("a", 0.90, 30),  # superseded before the window: ignored
@@ -132,6 +135,6 @@ def test_spot_median_over_seven_days_across_azs() -> None:
         rec("b", 9.99, -1),  # after the window: ignored
         rec("c", 0.40, 2, itype="g4dn.xlarge"),
     ]
-    medians = pricing.spot_median(records, start, end)
+    medians = price_list.spot_median(records, start, end)
     assert medians == {"g5.xlarge": pytest.approx(0.31), "g4dn.xlarge": pytest.approx(0.40)}
-    assert pricing.spot_median([], start, end) == {}
+    assert price_list.spot_median([], start, end) == {}

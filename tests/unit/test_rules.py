@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from mlfargate import rules
 from mlfargate.errors import SpecError, SpecErrors
-from mlfargate.spec import from_data
+from mlfargate.spec import rules
+from mlfargate.spec.model import from_data
 
 REPO = Path(__file__).resolve().parents[2]
 GPU = yaml.safe_load((REPO / "examples/gpu-ec2-spot-schedules.yaml").read_text())

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mlfargate import cli, cost, pricing, rules, sizing
+from mlfargate import cli
+from mlfargate.cost import estimate as cost
+from mlfargate.cost import price_book, sizing
+from mlfargate.spec import rules
 
 REPO = Path(__file__).resolve().parents[2]
 GIB = 1024**3
@@ -15,7 +18,7 @@ GIB = 1024**3
 
 @pytest.fixture(autouse=True)
 def no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(pricing.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(price_book.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def by_type(result: sizing.Sizing) -> tuple[dict[str, sizing.Fit], dict[str, sizing.Rejection]]:
@@ -31,17 +34,17 @@ def test_memory_rule() -> None:
 
 
 def test_small_model_fits_every_nvidia_type_and_rejects_the_rest_with_reasons() -> None:
-    fits, rejected = by_type(sizing.size(7, "fp16", pricing.load("us-east-1")))
+    fits, rejected = by_type(sizing.size(7, "fp16", price_book.load("us-east-1")))
     assert "g4dn.xlarge" in fits and fits["g4dn.xlarge"].gpus_per_replica == 1
     assert fits["g5.12xlarge"].replicas_per_instance == 4
     assert rejected["c6i.xlarge"].code == "no_gpu" and rejected["c6i.xlarge"].reason == "no GPUs"
     assert rejected["inf2.xlarge"].code == "neuron" and "Neuron" in rejected["inf2.xlarge"].reason
-    ranked = [f.on_demand_hour for f in sizing.size(7, "fp16", pricing.load("us-east-1")).fits]
+    ranked = [f.on_demand_hour for f in sizing.size(7, "fp16", price_book.load("us-east-1")).fits]
     assert ranked == sorted(ranked) and ranked[0] == 0.526
 
 
 def test_large_model_shards_over_gpus_and_small_gpus_are_too_small() -> None:
-    result = sizing.size(70, "fp16", pricing.load("us-east-1"))
+    result = sizing.size(70, "fp16", price_book.load("us-east-1"))
     fits, rejected = by_type(result)
     need = 140e9 / GIB * 1.2  # 156.5 GiB
     assert result.requirement.required_gib == pytest.approx(need)
@@ -54,14 +57,14 @@ def test_large_model_shards_over_gpus_and_small_gpus_are_too_small() -> None:
 
 
 def test_types_without_a_price_in_the_region_are_rejected_as_not_in_region() -> None:
-    fits, rejected = by_type(sizing.size(7, "fp16", pricing.load("eu-west-1")))
+    fits, rejected = by_type(sizing.size(7, "fp16", price_book.load("eu-west-1")))
     assert rejected["g6.xlarge"].code == "not_in_region" and "eu-west-1" in rejected["g6.xlarge"].reason
     assert "g5.xlarge" in fits and fits["g5.xlarge"].on_demand_hour == 1.123
 
 
 def test_throughput_ranks_by_cost_per_million_requests() -> None:
     tp = sizing.Throughput(rps_per_gpu=4, target_rps=50, source="test")
-    result = sizing.size(7, "fp16", pricing.load("us-east-1"), throughput=tp)
+    result = sizing.size(7, "fp16", price_book.load("us-east-1"), throughput=tp)
     first = result.fits[0]
     assert first.instance_type == "g4dn.xlarge"
     assert first.usd_per_million_requests == pytest.approx(0.526 / (4 * 3600) * 1e6)
@@ -115,7 +118,7 @@ def test_bad_measured_file(tmp_path: Path, content: dict[str, object], message: 
 
 def test_comparison_with_the_spec_choice() -> None:
     spec = rules.load_valid(REPO / "examples" / "gpu-ec2-spot-schedules.yaml")
-    b = pricing.load("us-east-1")
+    b = price_book.load("us-east-1")
     result = sizing.size(7, "fp16", b, spec=spec)
     cmp = result.comparison
     assert cmp is not None and cmp.spec_choice is not None and cmp.alternative is not None

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mlfargate import timeline
-from mlfargate.spec import Schedule
+from mlfargate.cost import timeline
+from mlfargate.spec.model import Schedule
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 

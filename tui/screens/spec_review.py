@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from mlfargate.errors import MlfargateError, SpecError, SpecErrors
-from mlfargate.rules import check
-from mlfargate.spec import Spec, load
+from mlfargate.spec.model import Spec, load
+from mlfargate.spec.rules import check
 from tui.widgets.spec_errors import SpecErrorTable
 
 FARGATE_NOTE = (

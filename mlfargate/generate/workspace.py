@@ -16,34 +16,27 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib.util
 import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlfargate import __version__, render
+from mlfargate import __version__
 from mlfargate.errors import InputFileError, MlfargateError
 from mlfargate.files import write_text_atomic
-from mlfargate.rules import load_valid
+from mlfargate.generate.cdktf import synth_cdktf
+from mlfargate.generate.hcl import HCL_FILES, render_hcl
+from mlfargate.generate.model import SPEC_COPY, Format, Options, WorkspaceError, cdktf_stack_dir
+from mlfargate.generate.sources import module_source
+from mlfargate.generate.wiring import plan
+from mlfargate.spec.rules import load_valid
 
 MANIFEST = ".mlfargate-manifest.json"
-Format = Literal["hcl", "cdktf"]
 Status = Literal["added", "changed", "removed", "unchanged"]
-#: Where the CDK Terrain app writes its synthesized stack, relative to the workspace (cdktn's layout).
-CDKTF_OUT = "cdktf.out"
-#: cdktn refuses features its target Terraform versions lack; the workspace needs 1.10 (S3 lock file).
-CDKTF_TARGET_VERSIONS = {"terraform": ">=1.10.0"}
-
-
-class WorkspaceError(MlfargateError):
-    """The workspace cannot be generated (output is not a directory, CDKTF synth failed, check failed)."""
 
 
 class WorkspaceConflictError(MlfargateError):
@@ -56,17 +49,6 @@ class WorkspaceConflictError(MlfargateError):
             f"{result.out_dir}: {', '.join(edited)} changed since mlfargate generated them; review the diff, "
             "move your change into the spec, then rerun with --force to overwrite"
         )
-
-
-@dataclass(frozen=True)
-class Options:
-    format: Format = "hcl"
-    modules_source: Literal["local", "git"] = "local"
-    modules_ref: str | None = None
-    modules_repo: str | None = None  # None: MLFARGATE_MODULES_REPO or the documented default
-    backend_bucket: str | None = None
-    force: bool = False
-    check_only: bool = False  # compute the diff, write nothing
 
 
 @dataclass(frozen=True)
@@ -111,15 +93,6 @@ def sha256(text: str) -> str:
 # Rendering
 
 
-def module_source(options: Options, terraform_dir: Path) -> render.ModuleSource:
-    """The module source for a Terraform root at ``terraform_dir`` (the final location, not a temp dir)."""
-    if options.modules_source == "git":
-        return render.git_source(options.modules_ref, options.modules_repo)
-    if options.modules_ref:
-        raise render.RenderError("--modules-ref applies to --modules-source git only")
-    return render.local_source(terraform_dir)
-
-
 def read_spec(spec_path: Path) -> str:
     try:
         return spec_path.read_text(encoding="utf-8")
@@ -134,79 +107,17 @@ def render_files(spec_path: Path, out_dir: Path, options: Options) -> tuple[dict
     spec = load_valid(spec_path)
     text = read_spec(spec_path)
     if options.format == "hcl":
-        ws = render.plan(
+        ws = plan(
             spec, module_source(options, out_dir), spec_text=text, backend_bucket=options.backend_bucket
         )
-        return render.render_hcl(ws), ws.notes
-    stack_dir = out_dir / CDKTF_OUT / "stacks" / spec.prefix
+        return render_hcl(ws), ws.notes
+    stack_dir = out_dir / cdktf_stack_dir(spec.prefix)
     source = module_source(options, stack_dir)
     # The same plan the app will build: bad options fail here, before starting Node.
-    notes = render.plan(spec, source, spec_text=text, backend_bucket=options.backend_bucket).notes
+    notes = plan(spec, source, spec_text=text, backend_bucket=options.backend_bucket).notes
     files = synth_cdktf(spec_path, out_dir, options)
-    files[render.SPEC_COPY] = text
+    files[SPEC_COPY] = text
     return files, notes
-
-
-def cdktf_app_args(options: Options) -> list[str]:
-    """Arguments of ``python -m cdktf_app`` that reproduce ``options`` (also written into cdktf.json)."""
-    args = ["--spec", render.SPEC_COPY]
-    if options.modules_source == "git":
-        args += ["--modules-source", "git", "--modules-ref", str(options.modules_ref)]
-        if options.modules_repo:
-            args += ["--modules-repo", options.modules_repo]
-    if options.backend_bucket:
-        args += ["--backend-bucket", options.backend_bucket]
-    return args
-
-
-def cdktf_json(options: Options) -> str:
-    config = {
-        "language": "python",
-        "app": "python -m cdktf_app " + " ".join(cdktf_app_args(options)),
-        "output": CDKTF_OUT,
-        "sendCrashReports": "false",
-        "terraformProviders": [],
-        "terraformModules": [],
-        "targetVersions": CDKTF_TARGET_VERSIONS,
-        "context": {},
-    }
-    return json.dumps(config, indent=2) + "\n"
-
-
-def synth_cdktf(spec_path: Path, out_dir: Path, options: Options) -> dict[str, str]:
-    """Run the CDK Terrain app (``python -m cdktf_app``) in a child process and collect its output.
-
-    A child process keeps cdktn (and its Node.js runtime) out of the CLI process, and is the same
-    way ``cdktn synth`` runs the app from cdktf.json.
-    """
-    if importlib.util.find_spec("cdktn") is None:
-        raise WorkspaceError("--format cdktf needs CDK Terrain: pip install 'mlfargate[cdktf]' (and Node.js)")
-    if shutil.which("node") is None:
-        raise WorkspaceError("--format cdktf needs Node.js on PATH (CDK Terrain runs its core in Node)")
-    with tempfile.TemporaryDirectory(prefix="mlfargate-synth-") as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "cdktf_app",
-            *cdktf_app_args(options),
-            "--workspace",
-            str(out_dir.resolve()),
-            "--outdir",
-            tmp,
-        ]
-        cmd[cmd.index("--spec") + 1] = str(spec_path.resolve())
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, cwd=render.repo_root(), check=False, timeout=300
-        )
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise WorkspaceError(f"CDK Terrain synth failed (exit {proc.returncode}): {last}")
-        stacks = sorted(Path(tmp, "stacks").glob("*/cdk.tf.json"))
-        if len(stacks) != 1:
-            raise WorkspaceError(f"CDK Terrain synth wrote {len(stacks)} stacks; expected exactly one")
-        stack = stacks[0]
-        rel = f"{CDKTF_OUT}/stacks/{stack.parent.name}/cdk.tf.json"
-        return {"cdktf.json": cdktf_json(options), rel: stack.read_text(encoding="utf-8")}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -241,7 +152,7 @@ def owned_name(name: str) -> bool:
     """Whether ``name`` is a file ``generate`` writes: the only names a manifest may list. Anything
     else (``../x``, an absolute path, a name of the operator's) would let a tampered manifest make
     regeneration delete, overwrite or print a file that is not ours."""
-    return name in (*render.HCL_FILES, render.SPEC_COPY, "cdktf.json") or bool(_STACK_FILE.fullmatch(name))
+    return name in (*HCL_FILES, SPEC_COPY, "cdktf.json") or bool(_STACK_FILE.fullmatch(name))
 
 
 def _through_symlink(out_dir: Path, name: str) -> bool:
@@ -278,7 +189,7 @@ def read_manifest(out_dir: Path) -> dict[str, str] | None:
             shown = json.dumps(str(name))[:80]
             raise _untrusted(
                 f"{path}: lists {shown}, which is not a file mlfargate writes (allowed: "
-                f"{', '.join((*render.HCL_FILES, render.SPEC_COPY, 'cdktf.json'))}, "
+                f"{', '.join((*HCL_FILES, SPEC_COPY, 'cdktf.json'))}, "
                 "cdktf.out/stacks/<stack>/cdk.tf.json); remove the entry, or the manifest, and regenerate"
             )
     return {str(k): str(v) for k, v in files.items()}

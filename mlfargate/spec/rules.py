@@ -1,7 +1,7 @@
 """The AWS rules behind the spec: everything AWS would reject later, said now.
 
 :func:`check` returns every violation as a :class:`~mlfargate.errors.SpecError` (key path +
-message), never just the first. Facts come from :mod:`mlfargate.catalog` and
+message), never just the first. Facts come from :mod:`mlfargate.spec.catalog` and
 ../shared/aws-facts.md (sources in the catalog data file).
 """
 
@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mlfargate import catalog as catalog_mod
-from mlfargate import cron
-from mlfargate.catalog import Catalog
 from mlfargate.errors import SpecError, SpecErrors
-from mlfargate.spec import Spec, load
+from mlfargate.spec import catalog as catalog_mod
+from mlfargate.spec import cron
+from mlfargate.spec.catalog import Catalog
+from mlfargate.spec.model import Spec, load
 
 #: ALB and target group names are at most 32 characters (ELBv2 CreateLoadBalancer/CreateTargetGroup).
 ELB_NAME_MAX = 32

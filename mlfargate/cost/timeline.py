@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mlfargate import cron
-from mlfargate.spec import Schedule
+from mlfargate.spec import cron
+from mlfargate.spec.model import Schedule
 
 #: Monday 00:00 UTC of the reference week (mid-January: no DST change in the zones we test).
 REFERENCE_WEEK_START = datetime(2026, 1, 12, tzinfo=UTC)

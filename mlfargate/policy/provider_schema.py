@@ -31,7 +31,7 @@ from typing import Any
 from mlfargate.errors import MlfargateError
 
 #: The schema bundled with the package (extracted from the cdktn-provider-aws version it names).
-BUNDLED_SCHEMA = Path(__file__).resolve().parent / "data" / "aws_provider_schema.json.gz"
+BUNDLED_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "aws_provider_schema.json.gz"
 CDKTN_DIST = "cdktn-provider-aws"
 
 _META_ARGS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}

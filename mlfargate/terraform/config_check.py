@@ -7,7 +7,7 @@ What real Terraform core can check here without downloading hashicorp/aws:
   module-call arguments (unknown or missing required inputs), variable declarations.
 * ``terraform validate -json`` (without ``init``) reports the same load errors as structured JSON;
   once a configuration loads cleanly it stops at "Missing required provider", which we drop: the
-  provider schema is the schema checker's job (:mod:`mlfargate.schema_check`).
+  provider schema is the schema checker's job (:mod:`mlfargate.policy.provider_schema`).
 * ``terraform plan`` on a provider-free root made of a module's ``variables.tf`` evaluates that
   module's variable validation rules against given values (:func:`check_variable_values`).
 * ``terraform fmt -check`` lists unformatted files (:func:`fmt_check`).

@@ -2,7 +2,7 @@
 
 A YAML file (``mlfargate.yaml`` by default). Unknown keys are errors; optional keys may be added,
 never renamed. This module holds the shape (pydantic) and load/dump; the AWS rules that need the
-catalog live in :mod:`mlfargate.rules`.
+catalog live in :mod:`mlfargate.spec.rules`.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def read_yaml(path: Path) -> Any:
 
 
 def load(path: Path) -> Spec:
-    """Load and shape-check a spec file (AWS rules are applied by :func:`mlfargate.rules.validate`)."""
+    """Load and shape-check a spec file (AWS rules are applied by :func:`mlfargate.spec.rules.validate`)."""
     return from_data(read_yaml(path))
 
 

@@ -17,12 +17,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mlfargate import catalog as catalog_mod
-from mlfargate import timeline as timeline_mod
-from mlfargate.catalog import Catalog, InstanceType
+from mlfargate.cost import timeline as timeline_mod
+from mlfargate.cost.price_book import Price, PriceBook
 from mlfargate.errors import MlfargateError
-from mlfargate.pricing import Price, PriceBook
-from mlfargate.spec import Spec
+from mlfargate.spec import catalog as catalog_mod
+from mlfargate.spec.catalog import Catalog, InstanceType
+from mlfargate.spec.model import Spec
 
 HOURS_PER_MONTH = 730
 HOURS_PER_WEEK = timeline_mod.HOURS_PER_WEEK

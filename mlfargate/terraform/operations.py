@@ -1,0 +1,91 @@
+"""The Terraform operations: ``init``, ``plan`` to a saved plan, ``apply`` a saved plan, ``state list``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from mlfargate.terraform.diagnostics import InterruptedError_, failure
+from mlfargate.terraform.engine import Engine
+from mlfargate.terraform.process import Callback, RunResult, _noop, run
+from mlfargate.terraform.state import (
+    SavedPlan,
+    discard_saved_plan,
+    fingerprint,
+    saved_plan_paths,
+)
+
+
+def init(engine: Engine, workspace: Path) -> RunResult:
+    """``terraform init``: no input, the lock file respected (read-only when one is committed), and
+    providers from ``--plugin-dir`` only when one is given."""
+    args = ["init", "-input=false", "-no-color"]
+    if (workspace / ".terraform.lock.hcl").is_file():
+        args.append("-lockfile=readonly")
+    if engine.plugin_dir is not None:
+        args.append(f"-plugin-dir={engine.plugin_dir}")
+    result = run(engine, workspace, args)
+    if result.returncode != 0:
+        raise failure(result, "init")
+    return result
+
+
+def plan(
+    engine: Engine,
+    workspace: Path,
+    destroy: bool = False,
+    on_event: Callback = _noop,
+    lock_timeout: str = "0s",
+) -> SavedPlan:
+    """Plan to ``.mlfargate/tfplan``, write its ``show -json`` beside it and the configuration's
+    fingerprint. Init must have run."""
+    ws = workspace.resolve()
+    plan_file, plan_json, meta_file = saved_plan_paths(ws)
+    discard_saved_plan(ws)
+    plan_file.parent.mkdir(exist_ok=True)
+    args = ["plan", "-input=false", "-json", f"-lock-timeout={lock_timeout}", f"-out={plan_file}"]
+    if destroy:
+        args.append("-destroy")
+    try:
+        result = run(engine, ws, args, on_event=on_event, json_events=True)
+        if result.returncode != 0:
+            raise failure(result, "plan")
+        shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)])
+        if shown.returncode != 0:
+            raise failure(shown, "show")
+        plan_json.write_text(shown.stdout)
+        meta = {"fingerprint": fingerprint(ws), "destroy": destroy, "created": time.time()}
+        # Written last: a plan without its meta file is no saved plan (apply refuses it).
+        meta_file.write_text(json.dumps(meta, indent=2))
+    except BaseException:
+        discard_saved_plan(ws)  # a failed or interrupted plan leaves nothing half-written behind
+        raise
+    return SavedPlan(ws, plan_file, plan_json, str(meta["fingerprint"]), destroy, float(str(meta["created"])))
+
+
+def apply(
+    engine: Engine, saved: SavedPlan, on_event: Callback = _noop, total: int | None = None
+) -> RunResult:
+    """Apply a saved plan (the caller has checked the gate and the confirmation), streaming progress.
+    The plan is discarded afterwards: applied or not, it no longer matches the state."""
+    args = ["apply", "-input=false", "-json", "-lock-timeout=0s", str(saved.plan_file)]
+    result = run(engine, saved.workspace, args, on_event=on_event, json_events=True, total=total)
+    discard_saved_plan(saved.workspace)
+    if result.interrupted and result.returncode != 0:
+        raise InterruptedError_(
+            "apply interrupted: Terraform stopped and saved the state; run `mlfargate plan` to see what is left"
+        )
+    if result.returncode != 0:
+        raise failure(result, "apply")
+    return result
+
+
+def state_resources(engine: Engine, workspace: Path) -> list[str]:
+    """Addresses in the state (``terraform state list``)."""
+    result = run(engine, workspace, ["state", "list"])
+    if result.returncode != 0 and "No state file was found" in result.stderr + result.stdout:
+        return []
+    if result.returncode != 0:
+        raise failure(result, "state list")
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
