@@ -1,9 +1,13 @@
-"""Generate the Inputs/Outputs tables of each module README from its .tf files.
+"""Generate the Inputs/Outputs tables of each module README from its .tf files, and the wiring table of
+modules/README.md from the generator's own plan.
 
 The tables live between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` in
 ``modules/<module>/README.md``; the README's pinned ``?ref=modules/<module>/vX.Y.Z`` follows the newest
-release in the module's CHANGELOG.md. ``--check`` rewrites nothing and exits 1 when a README is stale
-(the test suite runs it, so READMEs cannot drift from the code).
+release in the module's CHANGELOG.md. The wiring table (between ``<!-- BEGIN_WIRING -->`` and
+``<!-- END_WIRING -->`` in modules/README.md) lists every module output that feeds a module input in the
+workspaces ``mlfargate generate`` writes for the specs of modules/examples/ (each example's
+``mlfargate.yaml``). ``--check`` rewrites nothing and exits 1 when a README is stale (the test suite runs
+it, so READMEs cannot drift from the code).
 
     python scripts/module_docs.py            # rewrite the tables
     python scripts/module_docs.py --check    # fail on drift
@@ -20,8 +24,12 @@ from typing import Any
 
 import hcl2  # bc-python-hcl2 (comes with checkov)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's mlfargate, run as a script
+
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
+BEGIN_WIRING = "<!-- BEGIN_WIRING -->"
+END_WIRING = "<!-- END_WIRING -->"
 REPO = Path(__file__).resolve().parent.parent
 MODULES = REPO / "modules"
 
@@ -76,16 +84,37 @@ def latest_release(module: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def update(readme: Path, table: str, version: str | None = None) -> str:
+def update(readme: Path, table: str, version: str | None = None, begin: str = BEGIN, end: str = END) -> str:
     text = readme.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{readme}: missing {BEGIN} / {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    if begin not in text or end not in text:
+        raise SystemExit(f"{readme}: missing {begin} / {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
     if version:
         pin = re.compile(rf"(\?ref=modules/{re.escape(readme.parent.name)}/v)\d+\.\d+\.\d+")
         head = pin.sub(rf"\g<1>{version}", head)
-    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+    return f"{head}{begin}\n{table}\n{end}{tail}"
+
+
+def wiring_table(examples: Path) -> str:
+    """Module output -> module input, for the workspaces generated from each example's spec."""
+    from mlfargate.generate.sources import local_source
+    from mlfargate.generate.wiring import plan
+    from mlfargate.spec.rules import load_valid
+
+    uses = {}
+    for spec in sorted(examples.glob("*/mlfargate.yaml")):
+        workspace = plan(load_valid(spec), local_source(spec.parent), spec_text="")
+        uses[spec.parent.name] = workspace.wiring()
+    names = list(uses)
+    lines = [
+        "| output | feeds input | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "|---|---|" + ":---:|" * len(names),
+    ]
+    for wire in sorted(set().union(*uses.values())):
+        marks = " | ".join("yes" if wire in uses[n] else "" for n in names)
+        lines.append(f"| `{wire.source}.{wire.output}` | `{wire.target}.{wire.input}` | {marks} |")
+    return "\n".join(lines)
 
 
 def module_paths(root: Path) -> list[Path]:
@@ -109,11 +138,18 @@ def main(argv: list[str] | None = None) -> int:
             stale.append(readme)
             if not args.check:
                 readme.write_text(wanted, encoding="utf-8")
+    index = args.modules / "README.md"
+    if index.exists() and (args.modules / "examples").is_dir():
+        wanted = update(index, wiring_table(args.modules / "examples"), begin=BEGIN_WIRING, end=END_WIRING)
+        if wanted != index.read_text(encoding="utf-8"):
+            stale.append(index)
+            if not args.check:
+                index.write_text(wanted, encoding="utf-8")
     if args.check and stale:
         for readme in stale:
             print(
-                f"{readme}: inputs/outputs table or pinned release is out of date; run "
-                "python scripts/module_docs.py",
+                f"{readme}: a generated table (inputs/outputs, wiring) or the pinned release is out of date; "
+                "run python scripts/module_docs.py",
                 file=sys.stderr,
             )
         return 1

@@ -3,32 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, out
+from mlfargate.commands._common import Subparsers, emit_json, money, out, qty, table
 from mlfargate.spec.model import DEFAULT_FILE
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
-    """Plain-text columns; ``right`` lists the columns to right-align (numbers)."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(
-            str(c).rjust(w) if i in right else str(c).ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
-        ).rstrip()
-
-    return [fmt(headers), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
-
-
-def money(value: float) -> str:
-    return f"{value:,.2f}"
-
-
-def qty(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from mlfargate.commands._common import Subparsers, emit_json, out
-from mlfargate.commands.apply import apply_saved, confirm
-from mlfargate.commands.check import add_engine_args, engine_from, workspace_dir
-from mlfargate.commands.plan import render_summary
+from mlfargate.commands._common import (
+    Subparsers,
+    add_engine_args,
+    emit_json,
+    engine_from,
+    out,
+    show_events,
+    typed_confirmation,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -25,28 +30,22 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mlfargate.terraform import operations as tfops
-    from mlfargate.terraform import plan_summary
-    from mlfargate.terraform import state as tfstate
+    from mlfargate import flow
 
-    workspace = workspace_dir(args.dir)
-    engine = engine_from(args)
-    tfops.init(engine, workspace)
-    saved = tfops.plan(engine, workspace, destroy=True)
-    summary = plan_summary.summarize_file(saved.plan_json)
-    if summary.empty:
-        tfstate.discard_saved_plan(workspace)
+    workspace = flow.resolve_workspace(args.dir)
+    result = flow.destroy(
+        engine_from(args), workspace, typed_confirmation(args.yes), on_event=show_events(args.json)
+    )
+    if not result.applied:
         if args.json:
-            emit_json({"destroyed": False, "summary": summary.to_dict()})
+            emit_json({"destroyed": False, "summary": result.summary.to_dict()})
         else:
             out("nothing to destroy")
         return 0
-    if not args.json:
-        render_summary(summary)
-    confirm(workspace, "destroy", args.yes)
-    result = apply_saved(engine, saved, summary, args.json)
     if args.json:
-        emit_json({"destroyed": True, "summary": summary.to_dict(), "seconds": round(result.seconds, 2)})
+        emit_json(
+            {"destroyed": True, "summary": result.summary.to_dict(), "seconds": round(result.seconds, 2)}
+        )
     else:
         out(f"destroyed in {result.seconds:.1f}s")
     return 0

@@ -7,8 +7,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, out
-from mlfargate.commands.check import add_engine_args, engine_from
+from mlfargate.commands._common import Subparsers, add_engine_args, emit_json, engine_from, out
 
 
 def register(sub: Subparsers) -> None:
@@ -31,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = engine.cli_config or (
         Path(os.environ["TF_CLI_CONFIG_FILE"]) if os.environ.get("TF_CLI_CONFIG_FILE") else None
     )
-    data = {
+    mirrors = cli_config_mirrors(cfg)
+    data: dict[str, object] = {
         "engine": engine.kind,
         "name": engine.name,
         "path": engine.path,
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         "version": version,
         "plugin_dir": str(engine.plugin_dir) if engine.plugin_dir else None,
         "cli_config": str(cfg) if cfg else None,
-        "filesystem_mirrors": cli_config_mirrors(cfg),
+        "filesystem_mirrors": mirrors,
         "checkov": metadata.version("checkov"),
     }
     if args.json:
@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out(f"terraform engine: {engine.describe()} (chosen by {engine.source}), version {version}")
     out(f"provider plugin dir: {data['plugin_dir'] or 'none (providers come from the registry or a mirror)'}")
-    mirrors = ", ".join(data["filesystem_mirrors"]) or "none"
-    out(f"CLI config: {data['cli_config'] or 'none'}; filesystem mirrors: {mirrors}")
+    out(f"CLI config: {data['cli_config'] or 'none'}; filesystem mirrors: {', '.join(mirrors) or 'none'}")
     out(f"policy gate: checkov {data['checkov']} (in-process)")
     return 0

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from importlib import resources
 from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, out
 from mlfargate.files import write_text_atomic
-from mlfargate.spec.model import DEFAULT_FILE
-
-
-def example_text() -> str:
-    return resources.files("mlfargate.data").joinpath("example-spec.yaml").read_text(encoding="utf-8")
+from mlfargate.spec.model import DEFAULT_FILE, example_text
 
 
 def run(args: argparse.Namespace) -> int:

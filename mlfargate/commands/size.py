@@ -6,8 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, out
-from mlfargate.commands.cost import money, table
+from mlfargate.commands._common import Subparsers, emit_json, money, out, table
 from mlfargate.errors import MlfargateError
 
 DEFAULT_REGION = "us-east-1"

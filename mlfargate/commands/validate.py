@@ -6,36 +6,18 @@ import argparse
 from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, emit_json, out
-from mlfargate.spec.model import DEFAULT_FILE, Spec
+from mlfargate.spec.model import DEFAULT_FILE
 from mlfargate.spec.rules import load_valid
-
-
-def summary(spec: Spec) -> str:
-    c = spec.compute
-    where = {"fargate": "Fargate", "ec2": "ECS on EC2", "managed_instances": "ECS Managed Instances"}[
-        c.capacity
-    ]
-    hw = (
-        f"{c.gpus} GPU/task on {', '.join(c.instance_types)}"
-        if c.gpus
-        else f"{c.cpu} CPU units/{c.memory} MiB"
-    )
-    spot = f"{spec.spot.spot_percentage}% Spot above {spec.spot.on_demand_base} on-demand"
-    sched = f", {len(spec.scaling.schedules)} schedule(s)" if spec.scaling.schedules else ""
-    return (
-        f"{spec.prefix} in {spec.aws.region}: {where}, {hw}, {spot}, "
-        f"{spec.scaling.min_tasks}..{spec.scaling.max_tasks} tasks{sched}"
-    )
 
 
 def run(args: argparse.Namespace) -> int:
     spec = load_valid(Path(args.spec))
     if args.json:
         emit_json(
-            {"valid": True, "name": spec.name, "environment": spec.environment, "summary": summary(spec)}
+            {"valid": True, "name": spec.name, "environment": spec.environment, "summary": spec.summary()}
         )
     else:
-        out(f"ok: {summary(spec)}")
+        out(f"ok: {spec.summary()}")
     return 0
 
 

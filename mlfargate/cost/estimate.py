@@ -13,7 +13,6 @@ The model is documented precisely in docs/cost-model.md (an outside check recomp
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,7 +20,7 @@ from mlfargate.cost import timeline as timeline_mod
 from mlfargate.cost.price_book import Price, PriceBook
 from mlfargate.errors import MlfargateError
 from mlfargate.spec import catalog as catalog_mod
-from mlfargate.spec.catalog import Catalog, InstanceType
+from mlfargate.spec.catalog import Catalog, InstanceType, instances_for
 from mlfargate.spec.model import Spec
 
 HOURS_PER_MONTH = 730
@@ -122,23 +121,21 @@ def split(units: float, on_demand_base: int, spot_percentage: int) -> tuple[floa
     return base + (rest - spot), spot
 
 
-def instances_for(tasks: int, tasks_per_instance: int) -> int:
-    return math.ceil(tasks / tasks_per_instance) if tasks else 0
+_LIMIT_WORDS = {
+    "cpu": "CPU ({has} units, {per_task} per task)",
+    "memory": "memory ({has} MiB registered with ECS, {per_task} per task)",
+    "gpu": "GPUs ({has}, {per_task} per task)",
+}
 
 
 def tasks_per_instance_reason(itype: InstanceType, cpu: int, memory: int, gpus: int) -> str:
     """Which resource limits tasks per instance, in words (for the assumptions)."""
-    limits = [
-        (itype.cpu_units // cpu if cpu else math.inf, f"CPU ({itype.cpu_units} units, {cpu} per task)"),
-        (
-            itype.registered_memory_mib // memory,
-            f"memory ({itype.registered_memory_mib} MiB registered with ECS, {memory} per task)",
-        ),
+    tpi = itype.tasks_per_instance(cpu, memory, gpus)
+    binding = [
+        _LIMIT_WORDS[limit.resource].format(has=limit.has, per_task=limit.per_task)
+        for limit in itype.task_limits(cpu, memory, gpus)
+        if limit.tasks == tpi
     ]
-    if gpus:
-        limits.append((itype.nvidia_gpus // gpus, f"GPUs ({itype.nvidia_gpus}, {gpus} per task)"))
-    tpi = int(min(n for n, _ in limits))
-    binding = [text for n, text in limits if n == tpi]
     return f"{tpi} task(s) per {itype.name}, limited by {' and '.join(binding)}"
 
 

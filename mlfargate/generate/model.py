@@ -163,6 +163,45 @@ class WorkspacePlan:
     aws_provider_version: str = AWS_PROVIDER_VERSION
     notes: list[str] = field(default_factory=list)
 
+    def wiring(self) -> set[Wire]:
+        """Every module output that feeds a module input, by module directory (``network.vpc_id`` ->
+        ``alb.vpc_id``): the wiring modules/README.md tabulates and modules/examples/ mirror."""
+        module_of = {call.name: call.module for call in self.modules}
+        wires: set[Wire] = set()
+
+        def walk(value: Value, target: str, argument: str) -> None:
+            if isinstance(value, Ref):
+                for call, output in _MODULE_REF.findall(value.expr):
+                    wires.add(Wire(module_of[call], output, target, argument))
+            elif isinstance(value, Template):
+                for part in value.parts:
+                    walk(part, target, argument)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item, target, argument)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    walk(item, target, argument)
+
+        for call in self.modules:
+            for argument, value in call.inputs.items():
+                walk(value, call.module, argument)
+        return wires
+
+
+#: ``module.<call>.<output>`` inside an expression.
+_MODULE_REF = re.compile(r"module\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True, order=True)
+class Wire:
+    """One module output feeding one module input (modules named by their directory under modules/)."""
+
+    source: str
+    output: str
+    target: str
+    input: str
+
 
 def template_escape(text: str) -> str:
     """Literal ``${`` / ``%{`` would start a template sequence in HCL and in Terraform JSON strings."""

@@ -9,6 +9,9 @@ single source of every module argument; two serializers read it:
   :func:`mlfargate.generate.hcl.json_value` for the values, and synthesizes ``cdk.tf.json``.
 
 Pure: no file system access; no AWS, no Terraform.
+
+Longer than most core files on purpose: one small function per module call, in dependency order, so
+the whole wiring reads top to bottom beside modules/README.md's wiring table.
 """
 
 from __future__ import annotations
@@ -282,7 +285,9 @@ def _gpu_capacity(spec: Spec, net: _Net) -> ModuleCallSpec:
             "memory_mib_min": min(t.memory_gib for t in types) * 1024,
         }
     else:
-        inputs["max_size"] = -(-spec.scaling.max_tasks // per_instance)  # hosts for max_tasks
+        inputs["max_size"] = catalog.instances_for(
+            spec.scaling.max_tasks, per_instance
+        )  # hosts for max_tasks
     where = "ECS Managed Instances" if c.capacity == "managed_instances" else "EC2 Auto Scaling group"
     spot = f"{spec.spot.spot_percentage}% Spot above {spec.spot.on_demand_base} on-demand"
     return (

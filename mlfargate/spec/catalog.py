@@ -43,12 +43,38 @@ class InstanceType:
     def cpu_units(self) -> int:
         return self.vcpu * 1024
 
-    def tasks_per_instance(self, cpu: int, memory: int, gpus: int) -> int:
-        """How many tasks of this size fit on one instance (limited by GPUs, vCPU and registered memory)."""
-        limits = [self.cpu_units // cpu if cpu else math.inf, self.registered_memory_mib // memory]
+    def task_limits(self, cpu: int, memory: int, gpus: int) -> list[TaskLimit]:
+        """How many tasks of this size each resource of one instance allows: CPU units, the memory ECS
+        registers (less than physical) and, for GPU tasks, NVIDIA GPUs. The one place this arithmetic
+        lives: the rules (a task that does not fit), the cost (instances per task count) and the
+        generator (the Auto Scaling group's size) all read it."""
+        limits = [
+            TaskLimit("cpu", self.cpu_units // cpu if cpu else None, self.cpu_units, cpu),
+            TaskLimit("memory", self.registered_memory_mib // memory, self.registered_memory_mib, memory),
+        ]
         if gpus:
-            limits.append(self.nvidia_gpus // gpus)
-        return int(min(limits))
+            limits.append(TaskLimit("gpu", self.nvidia_gpus // gpus, self.nvidia_gpus, gpus))
+        return limits
+
+    def tasks_per_instance(self, cpu: int, memory: int, gpus: int) -> int:
+        """How many tasks of this size fit on one instance (the tightest of :meth:`task_limits`)."""
+        return min(limit.tasks for limit in self.task_limits(cpu, memory, gpus) if limit.tasks is not None)
+
+
+@dataclass(frozen=True)
+class TaskLimit:
+    """One resource's limit on the tasks an instance holds: ``tasks`` = ``has // per_task`` (None when a
+    task asks for none of it)."""
+
+    resource: Literal["cpu", "memory", "gpu"]
+    tasks: int | None
+    has: int
+    per_task: int
+
+
+def instances_for(tasks: int, tasks_per_instance: int) -> int:
+    """Instances that hold ``tasks`` tasks at ``tasks_per_instance`` each (0 for no tasks)."""
+    return math.ceil(tasks / tasks_per_instance) if tasks else 0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ catalog live in :mod:`mlfargate.spec.rules`.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -152,6 +153,29 @@ class Spec(_Model):
     def prefix(self) -> str:
         """The name every resource starts with."""
         return f"{self.name}-{self.environment}"
+
+    def summary(self) -> str:
+        """One line: where and how the service runs (``mlfargate validate`` and the TUI show it)."""
+        c = self.compute
+        where = {"fargate": "Fargate", "ec2": "ECS on EC2", "managed_instances": "ECS Managed Instances"}[
+            c.capacity
+        ]
+        hw = (
+            f"{c.gpus} GPU/task on {', '.join(c.instance_types)}"
+            if c.gpus
+            else f"{c.cpu} CPU units/{c.memory} MiB"
+        )
+        spot = f"{self.spot.spot_percentage}% Spot above {self.spot.on_demand_base} on-demand"
+        sched = f", {len(self.scaling.schedules)} schedule(s)" if self.scaling.schedules else ""
+        return (
+            f"{self.prefix} in {self.aws.region}: {where}, {hw}, {spot}, "
+            f"{self.scaling.min_tasks}..{self.scaling.max_tasks} tasks{sched}"
+        )
+
+
+def example_text() -> str:
+    """The commented example spec ``mlfargate init`` writes (package data)."""
+    return resources.files("mlfargate.data").joinpath("example-spec.yaml").read_text(encoding="utf-8")
 
 
 def json_schema() -> dict[str, Any]:

@@ -210,11 +210,14 @@ def _compute(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
                 key, f"'{name}' {why}; accelerator: gpu needs an NVIDIA GPU type such as g5.xlarge"
             )
             continue
-        if c.gpus > itype.nvidia_gpus and itype.nvidia_gpus > 0:
+        too_small = {
+            limit.resource: limit for limit in itype.task_limits(c.cpu, c.memory, c.gpus) if limit.tasks == 0
+        }
+        if "gpu" in too_small and itype.nvidia_gpus > 0:
             yield SpecError(key, f"a task needs {c.gpus} GPUs but '{name}' has {itype.nvidia_gpus}")
-        if c.cpu > itype.cpu_units:
+        if "cpu" in too_small:
             yield SpecError(key, f"a task needs {c.cpu} CPU units but '{name}' has {itype.cpu_units}")
-        if c.memory > itype.registered_memory_mib:
+        if "memory" in too_small:
             yield SpecError(
                 key,
                 f"a task needs {c.memory} MiB but '{name}' registers about {itype.registered_memory_mib} MiB with "

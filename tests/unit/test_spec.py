@@ -10,10 +10,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlfargate.commands.init import example_text
 from mlfargate.errors import InputFileError, SpecErrors
 from mlfargate.spec import rules
-from mlfargate.spec.model import dump, from_data, json_schema, load, to_data
+from mlfargate.spec.model import dump, example_text, from_data, json_schema, load, to_data
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))

@@ -84,7 +84,5 @@ class SpecReviewScreen(Screen[None]):
             status.update(f"{len(result.errors)} problem(s) to fix before this spec can be deployed")
             status.set_classes("bad")
         elif result.spec is not None:
-            from mlfargate.commands.validate import summary
-
-            status.update(f"ok: {summary(result.spec)}")
+            status.update(f"ok: {result.spec.summary()}")
             status.set_classes("good")

@@ -1,0 +1,255 @@
+"""The deploy flow: the one sequence the CLI and the TUI both drive.
+
+``gate`` -> ``plan`` (init, plan to a saved plan, show, fingerprint, gate on the plan) -> ``apply`` the
+saved plan (only if it is current and passes the gate, and only after the front-end's confirmation),
+and ``destroy``. Every step returns typed results and reports progress through an ``on_event``
+callback of typed events (:data:`Event`); nothing here prints or prompts. The confirmation is a
+parameter: the front-end asks (the CLI's typed name, the TUI's modal) and returns what the operator
+typed; :func:`confirmed` decides, here, for both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mlfargate.errors import MlfargateError
+from mlfargate.policy.report import PolicyReport
+from mlfargate.terraform import operations
+from mlfargate.terraform.engine import Engine
+from mlfargate.terraform.plan_summary import PlanSummary, summarize_file
+from mlfargate.terraform.process import ProgressEvent
+from mlfargate.terraform.state import SavedPlan, discard_saved_plan, load_saved_plan, saved_plan_paths
+
+Phase = Literal["init", "plan", "gate", "apply", "destroy"]
+Verb = Literal["apply", "destroy"]
+
+
+@dataclass(frozen=True)
+class PhaseStarted:
+    phase: Phase
+    message: str
+
+
+@dataclass(frozen=True)
+class PhaseFinished:
+    phase: Phase
+    message: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GateChecked:
+    """The gate's reports (configuration, and the plan when there is one)."""
+
+    reports: list[PolicyReport]
+
+
+@dataclass(frozen=True)
+class SummaryReady:
+    """The plan about to be applied, before the confirmation is asked for."""
+
+    summary: PlanSummary
+
+
+#: What ``on_event`` receives: phases, the gate's reports, the plan summary, and Terraform's own
+#: progress (resources planned/creating/created/failed with elapsed times, interrupts) as
+#: :class:`~mlfargate.terraform.process.ProgressEvent`.
+Event = PhaseStarted | PhaseFinished | GateChecked | SummaryReady | ProgressEvent
+OnEvent = Callable[[Event], None]
+
+
+def _ignore(_: Event) -> None:
+    return None
+
+
+class GateFailedError(MlfargateError):
+    """The policy gate found unwaived failures or unchecked code; ``reports`` says which."""
+
+    exit_code = 1
+
+    def __init__(self, reports: list[PolicyReport]) -> None:
+        self.reports = reports
+        failed = sum(len(r.failed) for r in reports)
+        unread = sum(r.unread for r in reports)
+        parts = []
+        if failed:
+            parts.append(
+                f"{failed} unwaived finding(s): fix them or waive each with `#checkov:skip=CHECK_ID:reason` "
+                "in the resource"
+            )
+        if unread:
+            parts.append(f"{unread} unchecked file(s) or module call(s): see UNPARSED/UNCHECKED above")
+        super().__init__(f"policy gate failed with {'; '.join(parts)}")
+
+
+class NotConfirmedError(MlfargateError):
+    """The operator did not confirm (or could not be asked); nothing was changed."""
+
+    exit_code = 1
+
+
+class WorkspaceDirError(MlfargateError):
+    """The workspace named is not a directory."""
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """What the front-end shows when it asks: type ``name`` to ``verb`` these changes."""
+
+    verb: Verb
+    workspace: Path
+    name: str
+    summary: PlanSummary
+
+
+#: The front-end's confirmation: returns what the operator typed (None when nothing could be read).
+Confirm = Callable[[ConfirmRequest], str | None]
+
+
+def confirmed(typed: str | None, expected: str) -> bool:
+    """The typed confirmation holds only when the operator typed exactly the workspace name: not an
+    empty answer, not whitespace, not a prefix, not the name with spaces around it, not EOF."""
+    return bool(expected) and typed == expected
+
+
+def resolve_workspace(value: str | Path) -> Path:
+    """The workspace directory, resolved once: Terraform runs with ``-chdir``, so every path handed to
+    it (the saved plan above all) must be absolute."""
+    path = Path(value)
+    if not path.is_dir():
+        raise WorkspaceDirError(f"{value}: not a directory; give a Terraform workspace directory")
+    return path.resolve()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    reports: list[PolicyReport]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "reports": [r.to_dict() for r in self.reports]}
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    engine: Engine
+    saved: SavedPlan
+    summary: PlanSummary
+    gate: GateResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine.describe(),
+            "plan_file": str(self.saved.plan_file),
+            "summary": self.summary.to_dict(),
+            "gate": self.gate.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    verb: Verb
+    summary: PlanSummary
+    applied: bool  # False: nothing to do (an empty destroy plan)
+    seconds: float = 0.0
+
+
+class _Phase:
+    """Emits PhaseStarted/PhaseFinished around a block."""
+
+    def __init__(self, on_event: OnEvent, phase: Phase, message: str) -> None:
+        self.on_event, self.phase, self.message = on_event, phase, message
+
+    def __enter__(self) -> _Phase:
+        self.started = time.monotonic()
+        self.on_event(PhaseStarted(self.phase, self.message))
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            self.on_event(PhaseFinished(self.phase, self.message, time.monotonic() - self.started))
+
+
+def saved_plan_json(workspace: Path) -> Path | None:
+    """The saved plan's JSON, when ``plan`` left one (the gate checks it too)."""
+    _, plan_json, _ = saved_plan_paths(workspace)
+    return plan_json if plan_json.is_file() else None
+
+
+def gate(workspace: Path, plan_json: Path | None = None, on_event: OnEvent = _ignore) -> GateResult:
+    """The policy gate on the workspace and, when given, on a plan's JSON."""
+    from mlfargate.policy import gate as policy_gate
+
+    with _Phase(on_event, "gate", "policy gate (checkov)"):
+        reports = [policy_gate.scan_directory(workspace)]
+        if plan_json is not None and plan_json.is_file():
+            reports.append(policy_gate.scan_plan(plan_json, workspace))
+    result = GateResult(reports)
+    on_event(GateChecked(reports))
+    return result
+
+
+def plan(engine: Engine, workspace: Path, on_event: OnEvent = _ignore) -> PlanResult:
+    """init, plan to the saved plan, summary, and the gate on the configuration and the plan. A gate
+    failure does not raise: the result says so (``apply`` will refuse the plan)."""
+    from mlfargate.policy import gate as policy_gate
+
+    # Load checkov while Terraform plans, so the gate that follows is warm.
+    threading.Thread(target=policy_gate.warm_up, daemon=True).start()
+    with _Phase(on_event, "init", "terraform init"):
+        operations.init(engine, workspace)
+    with _Phase(on_event, "plan", "terraform plan"):
+        saved = operations.plan(engine, workspace, on_event=on_event)
+    summary = summarize_file(saved.plan_json)
+    return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
+
+
+def _confirm_and_apply(
+    engine: Engine,
+    saved: SavedPlan,
+    summary: PlanSummary,
+    verb: Verb,
+    confirm: Confirm,
+    on_event: OnEvent,
+) -> ApplyResult:
+    on_event(SummaryReady(summary))
+    name = saved.workspace.name
+    typed = confirm(ConfirmRequest(verb, saved.workspace, name, summary))
+    if not confirmed(typed, name):
+        raise NotConfirmedError(f"not confirmed: typed {typed!r}, expected {name!r}; nothing was changed")
+    with _Phase(on_event, verb, f"terraform apply ({verb})"):
+        result = operations.apply(engine, saved, on_event=on_event, total=summary.operations)
+    return ApplyResult(verb, summary, applied=True, seconds=result.seconds)
+
+
+def apply(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent = _ignore) -> ApplyResult:
+    """Apply the saved plan: only if it matches the configuration, is not a destroy plan, passes the
+    gate (configuration and plan) and the operator confirms."""
+    saved = load_saved_plan(workspace)
+    if saved.destroy:
+        raise MlfargateError(f"{workspace}: the saved plan is a destroy plan; run `mlfargate destroy`")
+    checked = gate(workspace, saved.plan_json, on_event)
+    if not checked.ok:
+        raise GateFailedError(checked.reports)
+    return _confirm_and_apply(engine, saved, summarize_file(saved.plan_json), "apply", confirm, on_event)
+
+
+def destroy(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent = _ignore) -> ApplyResult:
+    """Plan the destruction of everything the workspace manages, then confirm and apply it."""
+    with _Phase(on_event, "init", "terraform init"):
+        operations.init(engine, workspace)
+    with _Phase(on_event, "plan", "terraform plan -destroy"):
+        saved = operations.plan(engine, workspace, destroy=True, on_event=on_event)
+    summary = summarize_file(saved.plan_json)
+    if summary.empty:
+        discard_saved_plan(workspace)
+        return ApplyResult("destroy", summary, applied=False)
+    return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
