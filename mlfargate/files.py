@@ -8,6 +8,18 @@ from pathlib import Path
 
 from mlfargate.errors import MlfargateError
 
+#: Where mlfargate keeps its caches (refreshed prices, the provider schema, gate verdicts):
+#: ``$MLFARGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/mlfargate``, else ``~/.cache/mlfargate``.
+CACHE_ENV = "MLFARGATE_CACHE_DIR"
+
+
+def user_cache_dir() -> Path:
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlfargate"
+
 
 class OutputExistsError(MlfargateError):
     """The target exists and the operator did not ask to overwrite it."""

@@ -6,10 +6,12 @@ address) and points boto3 at it through environment variables for the duration o
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +20,22 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+_CACHE_DIR: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests never read or write the operator's caches (prices, provider schema, gate verdicts): one
+    temporary cache directory per session, inherited by every subprocess. The gate's verdict cache is
+    off unless a test turns it on (tests/policy/test_result_cache.py), so every scan really scans."""
+    global _CACHE_DIR
+    _CACHE_DIR = tempfile.mkdtemp(prefix="mlfargate-test-cache-")
+    os.environ["MLFARGATE_CACHE_DIR"] = _CACHE_DIR
+    os.environ["MLFARGATE_GATE_CACHE"] = "0"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CACHE_DIR:
+        shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 
 def free_port() -> int:

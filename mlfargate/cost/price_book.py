@@ -14,7 +14,6 @@ its bundled price and says so.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,9 +25,10 @@ from typing import Any
 import yaml
 
 from mlfargate.errors import MlfargateError
+from mlfargate.files import CACHE_ENV as CACHE_ENV  # re-exported: `mlfargate prices` and tests name it here
+from mlfargate.files import user_cache_dir
 
 #: Where the cache lives: ``$MLFARGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/mlfargate``, else ``~/.cache/mlfargate``.
-CACHE_ENV = "MLFARGATE_CACHE_DIR"
 #: Endpoint for the Price List client only (a mirror, or the test's local server).
 PRICING_ENDPOINT_ENV = "MLFARGATE_PRICING_ENDPOINT_URL"
 #: The Price List API answers in us-east-1 (also eu-central-1, ap-south-1) for every region's prices.
@@ -118,11 +118,7 @@ def bundled_date() -> str:
 
 
 def cache_dir() -> Path:
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlfargate"
+    return user_cache_dir()
 
 
 def cache_path(region: str) -> Path:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import re
 import tarfile
 from dataclasses import asdict, dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mlfargate.errors import MlfargateError
+from mlfargate.files import user_cache_dir
 
 #: The schema bundled with the package (extracted from the cdktn-provider-aws version it names).
 BUNDLED_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "aws_provider_schema.json.gz"
@@ -200,8 +200,7 @@ def _installed_version() -> str | None:
 
 
 def user_cache_path(version: str) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mlfargate" / f"aws_provider_schema-{version}.json.gz"
+    return user_cache_dir() / f"aws_provider_schema-{version}.json.gz"
 
 
 @lru_cache(maxsize=1)

@@ -83,7 +83,8 @@ def state():
     return (root.level, list(root.handlers), ours.level, ours.formatter._fmt, urllib3.level, urllib3.propagate)
 
 before = state()
-gate.scan_directory(Path(sys.argv[1]))
+gate.warm_up()  # all of checkov the gate uses: a directory scan alone no longer imports the part that
+gate.scan_directory(Path(sys.argv[1]))  # rewires logging (checkov.logging_init, via the runner registry)
 import checkov.terraform.runner as checkov_module
 
 print(before == state())  # levels, handlers, our handler's level and format, urllib3: as the app left them

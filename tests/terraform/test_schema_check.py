@@ -159,7 +159,7 @@ def test_stale_cache_reextracts_into_user_cache(monkeypatch: pytest.MonkeyPatch,
         calls.append(1)
         return fake
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("MLFARGATE_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(schema_check, "_installed_version", lambda: "99.0.0")
     monkeypatch.setattr(schema_check, "extract_from_installed_package", extract)
     schema_check.load_schema.cache_clear()
