@@ -272,3 +272,15 @@ def test_estimate_wording_is_not_doubled() -> None:
             assert "not an observed price: ESTIMATE" not in text, text
             assert text.count("not an observed price") <= 1, text
             assert text.count("ASSUMPTION") <= 1, text
+
+
+def test_the_classification_table_in_the_docs_matches_the_code() -> None:
+    rows: dict[str, list[str]] = {}
+    for text in (REPO / "docs" / "cost-model.md").read_text(encoding="utf-8").splitlines():
+        if text.startswith("| `aws_"):
+            cells = [c.strip() for c in text.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(billable.CLASSIFICATION)
+    for rtype, c in billable.CLASSIFICATION.items():
+        _type, _modules, kind, how, source = rows[rtype]
+        assert (kind, how, source) == (c.kind, c.how, c.source), rtype
