@@ -363,3 +363,30 @@ def test_every_example_prices_with_positive_floor_not_above_ceiling() -> None:
         est = cost.estimate(spec, book(spec.aws.region))
         assert 0 < est.monthly_floor <= est.monthly_ceiling, path.name
         assert not math.isnan(est.monthly_ceiling)
+
+
+def test_cli_prices_an_arm64_fargate_spot_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (REPO / "examples" / "cpu-fargate-spot.yaml").read_text()
+    assert "capacity: fargate" in text and "architecture" not in text
+    path = tmp_path / "arm.yaml"
+    path.write_text(text.replace("capacity: fargate", "capacity: fargate\n  architecture: arm64"))
+    assert cli.main(["validate", str(path)]) == 0
+    capsys.readouterr()
+    code, stdout, _ = run_cli(["cost", str(path), "--json"], capsys)
+    assert code == 0
+    lines = {x["item"]: x for x in json.loads(stdout)["lines"]}
+    spot = lines["Fargate Spot tasks (arm64, 2 vCPU, 4 GB)"]
+    assert spot["unit_price"] == pytest.approx(2 * 0.01003626 + 4 * 0.00109922)
+    assert spot["price_is_estimate"] and spot["ceiling_quantity"] > 0
+
+
+def test_cli_mi_fee_fraction(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = str(REPO / "examples" / "gpu-managed-instances.yaml")
+    code, stdout, _ = run_cli(["cost", spec, "--mi-fee-fraction", "0.078", "--json"], capsys)
+    assert code == 0
+    fee = next(x for x in json.loads(stdout)["lines"] if x["item"].startswith("ECS Managed Instances fee"))
+    assert fee["unit_price"] == pytest.approx(round(0.078 * 0.9776, 6)) and fee["price_is_estimate"]
+    assert "--mi-fee-fraction 0.078" in fee["price_source"]
+    code, stdout, stderr = run_cli(["cost", spec, "--mi-fee-fraction", "1.5"], capsys)
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+    assert "is not a fraction of the on-demand price" in stderr
