@@ -307,10 +307,16 @@ def host_storage(inv: Inventory) -> list[HostStorage]:
     """The EBS volume and monitoring each EC2 / Managed Instances host carries."""
     out = []
     for lt in inv.of("aws_launch_template"):
+        size = _value(lt, "block_device_mappings.ebs.volume_size")
+        if not isinstance(size, int | float):
+            raise CostError(
+                f"{lt.address}: the launch template sets no root volume size; the cost model cannot price "
+                "the AMI's default volume"
+            )
         out.append(
             HostStorage(
                 "aws_launch_template",
-                int(lt.value("block_device_mappings.ebs.volume_size")),
+                int(size),
                 str(_value(lt, "block_device_mappings.ebs.volume_type", default="gp2")),
                 bool(_value(lt, "monitoring.enabled", default=False)),
                 "root volume from the launch template",
@@ -618,7 +624,8 @@ def fixed_lines(inv: Inventory, spec: Spec, book: PriceBook, assumptions: list[s
     if topics:
         why = (
             "free tier: 1 million publishes and 1,000 email notifications a month; beyond it $0.50 per "
-            "million publishes and $2.00 per 100,000 emails (https://aws.amazon.com/sns/pricing/)"
+            "million publishes and $2.00 per 100,000 emails (https://aws.amazon.com/sns/pricing/; the email "
+            "free tier is not re-verified, 2026-11-29)"
         )
         free.append(
             Line(
