@@ -16,6 +16,8 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_valid(Path(args.spec))
     book = price_book.load(spec.aws.region, use_cache=not args.bundled)
+    if args.mi_fee_fraction is not None:
+        book = book.with_mi_fee_fraction(args.mi_fee_fraction)
     est = cost.estimate(spec, book)
     if args.json:
         emit_json(est.to_json())
@@ -44,6 +46,15 @@ def run(args: argparse.Namespace) -> int:
         out(text)
     if any(line.price.estimate for line in est.lines):
         out("* estimated price, not an observed one (see assumptions)")
+    usage = sum(1 for line in est.lines if line.kind == "usage")
+    if usage:
+        out(f"{usage} usage line(s) at quantity 0: multiply their unit price by your volume")
+    free = [r for r in est.resources if r.classification and r.classification.kind == "none"]
+    if free:
+        out(
+            f"no charge: {len(free)} more resource type(s) the workspace creates "
+            f"({', '.join(r.type.removeprefix('aws_') for r in free[:4])}, ...); --json lists each with why"
+        )
     out()
     out("assumptions:")
     for item in est.assumptions:
@@ -61,5 +72,13 @@ def register(sub: Subparsers) -> None:
         "--bundled",
         action="store_true",
         help="use the bundled price snapshot even if a refreshed cache exists",
+    )
+    p.add_argument(
+        "--mi-fee-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="ECS Managed Instances fee as a fraction of on-demand for types without a listed fee "
+        "(assumption; default 0.12 from AWS's c6a.2xlarge example)",
     )
     p.set_defaults(handler=run)

@@ -3,7 +3,12 @@
 Prices are a flat map of keys to :class:`Price` (value, unit source, date, estimate flag):
 
 - ``fargate.x86.vcpu_hour`` / ``fargate.x86.gb_hour``, ``fargate.arm.*``, ``fargate.spot.*``
-- ``alb.hour``, ``alb.lcu_hour``, ``nat.hour``, ``nat.gb``, ``logs.ingest_gb``
+- ``fargate.spot_arm.*`` (Fargate Spot on Graviton), ``fargate.ephemeral_gb_hour``
+- ``alb.hour``, ``alb.lcu_hour``, ``nat.hour``, ``nat.gb``, ``logs.ingest_gb``, ``logs.storage_gb_month``,
+  ``logs.vended_gb``, ``ipv4.hour``, ``vpce.hour``, ``vpce.gb``, ``kms.key_month``, ``kms.requests_10k``,
+  ``cloudwatch.alarm_month``, ``cloudwatch.dashboard_month``, ``cloudwatch.metric_month``,
+  ``container_insights.observations_m``, ``ebs.<volume type>.gb_month``, ``ecr.storage_gb_month``,
+  ``s3.standard_gb_month`` (the other billable resources of the workspace: cost/billable.py)
 - ``ec2.<type>.on_demand``, ``ec2.<type>.spot``, optionally ``ec2.<type>.mi_fee`` (Managed Instances)
 
 :func:`load` returns the cached book for a region when ``mlfargate prices refresh`` wrote one, else the
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -82,6 +87,20 @@ class PriceBook:
 
     def spot(self, instance_type: str) -> Price:
         return self.get(f"ec2.{instance_type}.spot")
+
+    def with_mi_fee_fraction(self, fraction: float) -> PriceBook:
+        """This book with the Managed Instances fee assumption set to ``fraction`` of on-demand (types with
+        a listed per-type fee keep it)."""
+        if not 0 <= fraction < 1:
+            raise PricingError(
+                f"--mi-fee-fraction {fraction:g} is not a fraction of the on-demand price; use 0 <= F < 1 "
+                "(AWS's published c6a.2xlarge example is 0.12)"
+            )
+        return replace(
+            self,
+            mi_fee_fraction=fraction,
+            mi_fee_source=f"set with --mi-fee-fraction {fraction:g}; {self.mi_fee_source}",
+        )
 
     def mi_fee(self, instance_type: str) -> Price:
         """The Managed Instances fee per instance-hour: listed per type, else a fraction of on-demand."""

@@ -43,7 +43,9 @@ class ListedPrice:
 
 
 def parse_price_item(item: str | Mapping[str, Any]) -> ListedPrice | None:
-    """One ``PriceList`` entry (a JSON string in the real API) -> its first non-zero on-demand price.
+    """One ``PriceList`` entry (a JSON string in the real API) -> its on-demand price: of the non-zero
+    price dimensions, the one of the lowest tier (``beginRange``), so that a free tier (a first tier at 0)
+    and cheaper volume tiers (``beginRange`` 10 TB...) are both skipped.
 
     Shape (https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/price-changes.html, GetProducts):
     ``{"product": {"attributes": {...}}, "terms": {"OnDemand": {sku.term: {"priceDimensions":
@@ -51,20 +53,27 @@ def parse_price_item(item: str | Mapping[str, Any]) -> ListedPrice | None:
     """
     doc: Mapping[str, Any] = json.loads(item) if isinstance(item, str) else item
     attributes = doc.get("product", {}).get("attributes", {})
+    best: tuple[float, ListedPrice] | None = None
     for term in doc.get("terms", {}).get("OnDemand", {}).values():
         for dim in term.get("priceDimensions", {}).values():
             text = dim.get("pricePerUnit", {}).get("USD")
             if text is None:
                 continue
             usd = float(text)
-            if usd > 0:
-                return ListedPrice(
-                    attributes=attributes,
-                    usd=usd,
-                    unit=str(dim.get("unit", "")),
-                    published=str(doc.get("publicationDate", term.get("effectiveDate", ""))),
+            if usd <= 0:
+                continue
+            begin = float(dim.get("beginRange", 0) or 0)
+            if best is None or begin < best[0]:
+                best = (
+                    begin,
+                    ListedPrice(
+                        attributes=attributes,
+                        usd=usd,
+                        unit=str(dim.get("unit", "")),
+                        published=str(doc.get("publicationDate", term.get("effectiveDate", ""))),
+                    ),
                 )
-    return None
+    return None if best is None else best[1]
 
 
 def _get_products(client: Any, service: str, filters: Mapping[str, str]) -> Iterator[ListedPrice]:
@@ -94,16 +103,60 @@ _ECS_USAGE = {
     "Fargate-ARM-GB-Hours": "fargate.arm.gb_hour",
     "SpotUsage-Fargate-vCPU-Hours:perCPU": "fargate.spot.vcpu_hour",
     "SpotUsage-Fargate-GB-Hours": "fargate.spot.gb_hour",
-}
-#: Fargate Spot on ARM appears in billing data (e.g. EUC1-SpotUsage-Fargate-ARM-vCPU-Hours:perCPU); recorded, unused.
-_ECS_USAGE_ARM_SPOT = {
+    # Fargate Spot on ARM (Graviton, since 2024-09), e.g. EUC1-SpotUsage-Fargate-ARM-vCPU-Hours:perCPU.
     "SpotUsage-Fargate-ARM-vCPU-Hours:perCPU": "fargate.spot_arm.vcpu_hour",
     "SpotUsage-Fargate-ARM-GB-Hours": "fargate.spot_arm.gb_hour",
+    "Fargate-EphemeralStorage-GB-Hours": "fargate.ephemeral_gb_hour",
 }
-_USAGE = re.compile(r"(?:[A-Z]{2,4}[0-9]?-)?(?P<suffix>.+)")
+#: The usage type's region prefix: a billing code (USE1-, EU-, APN1-) or, for some services (KMS), the
+#: region name itself (us-east-1-KMS-Keys); us-east-1 often has none.
+_USAGE = re.compile(r"(?:(?:[A-Z]{2,4}[0-9]?|[a-z]{2}(?:-gov)?-[a-z]+-[0-9])-)?(?P<suffix>.+)")
 _MI_FEE = re.compile(r"ECS-Managed-Instances:(?P<type>[a-z0-9-]+\.[a-z0-9]+)-management-hours$")
 _ELB_USAGE = {"LoadBalancerUsage": "alb.hour", "LCUUsage": "alb.lcu_hour"}
 _NAT_USAGE = {"NatGateway-Hours": "nat.hour", "NatGateway-Bytes": "nat.gb"}
+#: The other billable resources of the workspace (cost/billable.py), by service: (filters besides
+#: regionCode, usage-type suffix -> price book key). Usage types as AWS bills them (Cost and Usage Report
+#: and Price List): AmazonVPC PublicIPv4:InUseAddress and VpcEndpoint-Hours/-Bytes, awskms
+#: <region>-KMS-Keys, AmazonCloudWatch CW:AlarmMonitorUsage, CW:MetricMonitorUsage, DataProcessing-Bytes
+#: (Logs ingestion), TimedStorage-ByteHrs (Logs storage), VendedLog-Bytes, AmazonEC2
+#: EBS:VolumeUsage.gp3, AmazonECR and AmazonS3 TimedStorage-ByteHrs.
+_OTHER_USAGE: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
+    (
+        "AmazonVPC",
+        {},
+        {
+            "PublicIPv4:InUseAddress": "ipv4.hour",
+            "VpcEndpoint-Hours": "vpce.hour",
+            "VpcEndpoint-Bytes": "vpce.gb",
+        },
+    ),
+    ("awskms", {}, {"KMS-Keys": "kms.key_month"}),
+    (
+        "AmazonCloudWatch",
+        {},
+        {
+            "CW:AlarmMonitorUsage": "cloudwatch.alarm_month",
+            "CW:MetricMonitorUsage": "cloudwatch.metric_month",
+            "DataProcessing-Bytes": "logs.ingest_gb",
+            "TimedStorage-ByteHrs": "logs.storage_gb_month",
+            "VendedLog-Bytes": "logs.vended_gb",
+        },
+    ),
+    (
+        "AmazonEC2",
+        {"productFamily": "Storage", "volumeApiName": "gp3"},
+        {"EBS:VolumeUsage.gp3": "ebs.gp3.gb_month"},
+    ),
+    ("AmazonECR", {}, {"TimedStorage-ByteHrs": "ecr.storage_gb_month"}),
+    (
+        "AmazonS3",
+        {"storageClass": "General Purpose", "volumeType": "Standard"},
+        {"TimedStorage-ByteHrs": "s3.standard_gb_month"},
+    ),
+)
+#: CloudWatch dashboards are priced globally (no regionCode): DashboardsUsageHour-Basic is a dashboard of
+#: up to 50 metrics, per month.
+_DASHBOARD = ("AmazonCloudWatch", {"usagetype": "DashboardsUsageHour-Basic"}, "cloudwatch.dashboard_month")
 
 
 def _usage_key(usagetype: str, table: Mapping[str, str]) -> str | None:
@@ -133,7 +186,7 @@ def fetch_on_demand(client: Any, region: str, instance_types: Iterable[str]) -> 
                 break
     for listed in _get_products(client, "AmazonECS", {"regionCode": region}):
         usage = listed.attributes.get("usagetype", "")
-        key = _usage_key(usage, {**_ECS_USAGE, **_ECS_USAGE_ARM_SPOT})
+        key = _usage_key(usage, _ECS_USAGE)
         fee = _MI_FEE.search(usage)
         if key:
             found[key] = listed
@@ -147,6 +200,15 @@ def fetch_on_demand(client: Any, region: str, instance_types: Iterable[str]) -> 
             key = _usage_key(listed.attributes.get("usagetype", ""), table)
             if key:
                 found[key] = listed
+    for service, filters, table in _OTHER_USAGE:
+        for listed in _get_products(client, service, {"regionCode": region, **filters}):
+            key = _usage_key(listed.attributes.get("usagetype", ""), table)
+            if key and key not in found:
+                found[key] = listed
+    service, filters, key = _DASHBOARD
+    for listed in _get_products(client, service, filters):
+        found[key] = listed
+        break
     return found
 
 

@@ -1,9 +1,11 @@
 """GPU sizing: which instance types hold a model, what they cost, and why the others do not.
 
 The rule (docs/cost-model.md): weights take ``params x bytes-per-parameter`` (fp32 4, fp16/bf16 2,
-int8 1, int4 0.5); a replica needs weights x 1.2 of GPU memory (20% headroom for activations, KV
-cache and the CUDA context). A replica may be sharded over 1, 2, 4 or 8 GPUs of one instance (tensor
-parallel; the smallest count that holds it); an instance serves ``gpus // gpus_per_replica`` replicas.
+int8 1, int4 0.5); a replica needs weights x 1.2 of GPU memory (20% for activations and KV cache).
+A GPU offers less than its nominal memory: ``usable = nominal x 0.92 - 0.5 GiB`` (the driver and ECC
+reserve ~8%: a 16 GiB T4 shows 15110 MB to CUDA; the CUDA context and allocator take hundreds of MiB
+more). A replica may be sharded over 1, 2, 4 or 8 GPUs of one instance (tensor parallel; the smallest
+count whose usable memory holds it); an instance serves ``gpus // gpus_per_replica`` replicas.
 With throughput, a replica serves ``gpus_per_replica x rps_per_gpu`` requests per second (the
 measurement's device stands for every GPU model: an assumption the output states).
 """
@@ -25,12 +27,20 @@ from mlfargate.spec.model import Spec
 
 BYTES_PER_PARAM: dict[str, float] = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5}
 HEADROOM = 1.2
+#: Share of a GPU's nominal memory the driver and ECC keep (a 16 GiB T4 shows 15110 MB, 15843721216
+#: bytes, to CUDA in deviceQuery: 7.8% less), rounded up.
+GPU_RESERVED_FRACTION = 0.08
+#: GiB per GPU the CUDA context and the framework's allocator take before the model loads (hundreds of
+#: MiB, depending on driver and framework).
+CUDA_CONTEXT_GIB = 0.5
 GIB = 1024**3
 BENCHMARK_SCHEMA = "mlfargate.serve-benchmark/1"
 RULE = (
-    "GPU memory per replica >= weights x 1.2 (weights = parameters x bytes per parameter: fp32 4, fp16/bf16 2, "
-    "int8 1, int4 0.5; 20% headroom for activations, KV cache and CUDA context); a replica may span 1, 2, 4 "
-    "or 8 GPUs of one instance"
+    "usable GPU memory per replica >= weights x 1.2 (weights = parameters x bytes per parameter: fp32 4, "
+    "fp16/bf16 2, int8 1, int4 0.5; 20% for activations and KV cache), where a GPU's usable memory is "
+    f"{1 - GPU_RESERVED_FRACTION:g} x nominal - {CUDA_CONTEXT_GIB:g} GiB ({GPU_RESERVED_FRACTION:.0%} kept by "
+    f"driver and ECC, {CUDA_CONTEXT_GIB:g} GiB for the CUDA context and allocator); a replica may span 1, 2, "
+    "4 or 8 GPUs of one instance"
 )
 
 RejectionCode = Literal["no_gpu", "neuron", "gpu_memory", "not_in_region"]
@@ -200,13 +210,19 @@ def requirement(params_billion: float, precision: str) -> Requirement:
     return Requirement(params_billion, precision, weights, weights * HEADROOM)
 
 
+def usable_gib(nominal_gib: float) -> float:
+    """GPU memory a model can use of a GPU with ``nominal_gib``: what the driver and ECC leave, less the
+    CUDA context and allocator."""
+    return nominal_gib * (1 - GPU_RESERVED_FRACTION) - CUDA_CONTEXT_GIB
+
+
 def gpus_per_replica(itype: InstanceType, required_gib: float) -> int | None:
     acc = itype.accelerator
     if acc is None:
         return None
     g = 1
     while g <= acc.count:
-        if g * acc.memory_gib >= required_gib:
+        if g * usable_gib(acc.memory_gib) >= required_gib:
             return g
         g *= 2
     return None
@@ -320,7 +336,8 @@ def _judge(itype: InstanceType, req: Requirement, book: PriceBook) -> Fit | Reje
             itype.name,
             "gpu_memory",
             f"too little GPU memory: needs {req.required_gib:.1f} GiB per replica, "
-            f"has {acc.count} x {acc.memory_gib} GiB",
+            f"has {acc.count} x {acc.memory_gib} GiB ({usable_gib(acc.memory_gib):.1f} GiB usable each after "
+            f"{GPU_RESERVED_FRACTION:.0%} driver/ECC reservation and {CUDA_CONTEXT_GIB:g} GiB CUDA context)",
         )
     key = f"ec2.{itype.name}.on_demand"
     if not book.has(key):

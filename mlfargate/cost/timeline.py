@@ -1,4 +1,4 @@
-"""The weekly capacity timeline: 168 hourly slots of (min, max) task bounds.
+"""The weekly capacity timeline: the week as exact intervals of (start, end, min, max) task bounds.
 
 Built from ``scaling.min_tasks/max_tasks`` and the scheduled actions (see docs/cost-model.md):
 
@@ -14,8 +14,11 @@ Built from ``scaling.min_tasks/max_tasks`` and the scheduled actions (see docs/c
 - An action that would leave min > max is not applied (the bounds stay as they were) and is
   reported. AWS's scheduled-scaling docs say to set both bounds so that this cannot happen; they do
   not say what a run that breaks it does, so we model it as a failed run.
-- Slot h covers [h:00, h+1:00) of the week; its bounds are the largest min and the largest max in
-  force at any moment of that hour (an action at 07:30 counts for the 07:00 slot: errs high).
+- The week is cut at every applied action, to the minute: each interval [start, end) holds the bounds
+  in force from one action to the next (an action at 08:30 counts from 08:30). Intervals are priced by
+  their duration in hours, so nothing is rounded to the hour. (Until 2026-11 the week was 168 hourly
+  slots taking the largest bounds in force at any moment of the hour; that model erred high by up to an
+  hour per change, ~5% for schedules firing at :30. The exact intervals never price above it.)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mlfargate.spec import cron
@@ -56,19 +60,76 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """[start, end) of the week with the task bounds in force all through it."""
+
+    start: datetime
+    end: datetime
+    min_tasks: int
+    max_tasks: int
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+    def to_json(self) -> list[Any]:
+        return [_minute(self.start), _minute(self.end), self.min_tasks, self.max_tasks]
+
+
+def _minute(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass(frozen=True)
 class Timeline:
     week_start: datetime
-    slots: tuple[Bounds, ...]
+    intervals: tuple[Interval, ...]
     events: tuple[Event, ...]
     notes: tuple[str, ...]
 
     @property
-    def min_task_hours(self) -> int:
-        return sum(lo for lo, _ in self.slots)
+    def week_end(self) -> datetime:
+        return self.week_start + timedelta(hours=HOURS_PER_WEEK)
 
     @property
-    def max_task_hours(self) -> int:
-        return sum(hi for _, hi in self.slots)
+    def min_task_hours(self) -> float:
+        return sum(i.hours * i.min_tasks for i in self.intervals)
+
+    @property
+    def max_task_hours(self) -> float:
+        return sum(i.hours * i.max_tasks for i in self.intervals)
+
+    def bounds_at(self, at: datetime) -> Bounds:
+        """The (min, max) bounds in force at ``at`` (inside the week)."""
+        for interval in self.intervals:
+            if interval.start <= at < interval.end:
+                return interval.min_tasks, interval.max_tasks
+        raise ValueError(f"{at} is outside the week starting {self.week_start}")
+
+
+def intervals_of(
+    start: Bounds, events: Sequence[Event], week_start: datetime, hours: int = HOURS_PER_WEEK
+) -> tuple[Interval, ...]:
+    """The week cut at every action: consecutive intervals with equal bounds are merged; actions at the
+    same instant leave no empty interval between them."""
+    end = week_start + timedelta(hours=hours)
+    out: list[Interval] = []
+    cursor, state = week_start, start
+
+    def close(until: datetime) -> None:
+        if until <= cursor:
+            return
+        if out and out[-1].end == cursor and (out[-1].min_tasks, out[-1].max_tasks) == state:
+            out[-1] = Interval(out[-1].start, until, *state)
+        else:
+            out.append(Interval(cursor, until, *state))
+
+    for ev in events:
+        close(ev.action.at)
+        cursor = max(cursor, ev.action.at)
+        state = ev.after
+    close(end)
+    return tuple(out)
 
 
 def week_actions(schedules: Sequence[Schedule], week_start: datetime = REFERENCE_WEEK_START) -> list[Action]:
@@ -140,22 +201,12 @@ def build(
                 f"schedule '{a.schedule}' at {a.at:%a %H:%M} UTC would set {want} (min above max); "
                 f"modelled as a failed action: bounds stay min {ev.before[0]}, max {ev.before[1]}"
             )
-    slots: list[Bounds] = []
-    state = start
-    i = 0
-    for hour in range(HOURS_PER_WEEK):
-        slot_start = week_start + timedelta(hours=hour)
-        slot_end = slot_start + timedelta(hours=1)
-        while i < len(events) and events[i].action.at <= slot_start:  # on the hour: holds all the hour
-            state = events[i].after
-            i += 1
-        lo, hi = state
-        while i < len(events) and events[i].action.at < slot_end:
-            state = events[i].after
-            lo, hi = max(lo, state[0]), max(hi, state[1])
-            i += 1
-        slots.append((lo, hi))
     changed = dst_changes([s.timezone for s in schedules], week_start)
     if changed:
         notes.append(f"time zone(s) {', '.join(changed)} change UTC offset inside the reference week")
-    return Timeline(week_start=week_start, slots=tuple(slots), events=tuple(events), notes=tuple(notes))
+    return Timeline(
+        week_start=week_start,
+        intervals=intervals_of(start, events, week_start),
+        events=tuple(events),
+        notes=tuple(notes),
+    )

@@ -250,11 +250,6 @@ def _fargate(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
         yield SpecError(
             "compute.memory", f"{c.memory} MiB is not valid with cpu {c.cpu} on Fargate; allowed: {span}"
         )
-    if c.architecture == "arm64" and spec.spot.spot_percentage > 0:
-        yield SpecError(
-            "spot.spot_percentage",
-            "Fargate Spot runs x86_64 Linux only; use architecture: x86_64 or spot_percentage: 0 for arm64",
-        )
 
 
 def _spot(spec: Spec) -> Iterator[SpecError]:

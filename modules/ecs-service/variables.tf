@@ -227,18 +227,13 @@ variable "log_kms_key_arn" {
 }
 
 variable "cpu_architecture" {
-  description = "Fargate CPU architecture: X86_64 or ARM64 (Fargate Spot is x86 only)."
+  description = "Fargate CPU architecture: X86_64 or ARM64 (Fargate and Fargate Spot run both; ARM64 on Fargate Spot since 2024-09, platform version 1.4.0+)."
   type        = string
   default     = "X86_64"
 
   validation {
     condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
     error_message = "cpu_architecture must be X86_64 or ARM64."
-  }
-
-  validation {
-    condition     = !(var.capacity == "fargate" && var.cpu_architecture == "ARM64" && var.spot_percentage > 0)
-    error_message = "Fargate Spot runs only x86 Linux tasks: use cpu_architecture X86_64 or spot_percentage 0."
   }
 }
 

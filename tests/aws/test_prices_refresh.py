@@ -165,6 +165,51 @@ def test_refresh_reads_price_list_and_spot_history(
     assert any(r.get("NextToken") for r in price_list.requests if r["ServiceCode"] == "AmazonECS")
 
 
+@pytest.mark.slow
+def test_refresh_reads_the_other_billable_resources(
+    price_list: PriceListServer, moto_reset: str, cache: Path
+) -> None:
+    """Public IPv4, interface endpoints, KMS keys, CloudWatch, EBS gp3, ECR and S3 come from the Price
+    List where it lists them: the lowest paid tier (free tiers and volume tiers skipped), this region only."""
+    result = price_list_mod.refresh(
+        "us-east-1", now=NOW, pricing_endpoint=url(price_list), ec2_endpoint=moto_reset
+    )
+    book = price_book.load("us-east-1")
+    expected = {
+        "ipv4.hour": 0.0052,
+        "vpce.hour": 0.0105,  # not eu-west-1's 0.011
+        "vpce.gb": 0.0106,  # first 1 PB, not the 0.006 / 0.004 tiers
+        "kms.key_month": 1.01,  # us-east-1-KMS-Keys: the region name as prefix
+        "cloudwatch.alarm_month": 0.101,  # not the free first 10
+        "cloudwatch.metric_month": 0.301,
+        "cloudwatch.dashboard_month": 3.01,  # global product, no regionCode
+        "logs.storage_gb_month": 0.0301,
+        "logs.vended_gb": 0.501,
+        "ebs.gp3.gb_month": 0.081,  # not gp2's 0.1
+        "ecr.storage_gb_month": 0.101,
+        "s3.standard_gb_month": 0.0231,  # not Glacier, not the 450 TB tier
+        "fargate.ephemeral_gb_hour": 0.000111,
+        "fargate.spot_arm.vcpu_hour": 0.0101,  # observed ARM Spot replaces the snapshot's estimate
+    }
+    for key, usd in expected.items():
+        price = book.get(key)
+        assert price.usd == usd, key
+        assert "GetProducts" in price.source and price.date == "2026-11-26" and not price.estimate, key
+        assert key in result.from_price_list, key
+    # Not listed by the server: kept from the snapshot, with its own source and date.
+    for key in ("kms.requests_10k", "container_insights.observations_m", "fargate.spot_arm.gb_hour"):
+        assert key in result.kept_bundled and "GetProducts" not in book.get(key).source
+    assert book.get("container_insights.observations_m").estimate
+    kms = [r for r in price_list.requests if r["ServiceCode"] == "awskms"]
+    assert kms and {"Field": "regionCode", "Type": "TERM_MATCH", "Value": "us-east-1"} in kms[0]["Filters"]
+    ebs = next(r for r in price_list.requests if any(f["Field"] == "volumeApiName" for f in r["Filters"]))
+    assert {f["Field"]: f["Value"] for f in ebs["Filters"]} == {
+        "regionCode": "us-east-1",
+        "productFamily": "Storage",
+        "volumeApiName": "gp3",
+    }
+
+
 def test_estimate_names_the_refreshed_source(
     price_list: PriceListServer, moto_reset: str, cache: Path
 ) -> None:

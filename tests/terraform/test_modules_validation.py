@@ -52,6 +52,19 @@ def test_gpu_on_ec2_and_managed_instances_is_accepted(capacity: str) -> None:
     assert _errors("ecs-service", values) == []
 
 
+def test_arm64_fargate_spot_is_accepted() -> None:
+    """Bug: the module refused ARM64 with Fargate Spot; FARGATE_SPOT runs Linux ARM64 tasks on platform
+    version 1.4.0+ since 2024-09 (ECS API reference, CapacityProviderStrategyItem)."""
+    values = SERVICE | {
+        "capacity": "fargate",
+        "cpu": 2048,
+        "memory": 4096,
+        "cpu_architecture": "ARM64",
+        "spot_percentage": 80,
+    }
+    assert _errors("ecs-service", values) == []
+
+
 def test_cpu_only_fargate_with_valid_pair_is_accepted() -> None:
     assert (
         _errors(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import replace
@@ -97,7 +98,16 @@ def test_fargate_hand_worked() -> None:
     assert od.ceiling_quantity == pytest.approx(2 * 730) and spot.ceiling_quantity == pytest.approx(4 * 730)
     alb = line(est, "Application Load Balancer")
     assert alb.floor_quantity == alb.ceiling_quantity == 730 and alb.unit_price == 0.0225
-    assert est.monthly_floor == pytest.approx(730 * od.unit_price + 730 * 0.0225)
+    # What the workspace creates besides the tasks, by hand (nat_gateways: none, 2 AZs, no image given):
+    fixed = (
+        730 * 0.0225  # the ALB
+        + 2 * 730 * 0.005  # its two public IPv4 addresses (one per AZ)
+        + 5 * 2 * 730 * 0.01  # 5 interface endpoints x 2 AZs
+        + 2 * 1.0  # KMS keys: flow logs, ECS logs
+        + (5 + 2) * 0.1  # 5 alarms + 2 the target-tracking policy creates
+        + 3.0  # the dashboard
+    )
+    assert est.monthly_floor == pytest.approx(730 * od.unit_price + fixed)
     assert not [x for x in est.lines if x.item.startswith("NAT gateway")]
 
 
@@ -140,9 +150,19 @@ def test_example_gpu_spec_with_schedules_against_hand_computation() -> None:
     assert spot.floor_quantity == pytest.approx(spot_floor * MONTH)
     assert od.ceiling_quantity == pytest.approx(od_ceiling * MONTH)
     assert spot.ceiling_quantity == pytest.approx(spot_ceiling * MONTH)
-    fixed = 730 * (0.0225 + 0.045)
-    assert est.monthly_floor == pytest.approx((od_floor * 1.006 + spot_floor * 0.4024) * MONTH + fixed)
-    assert est.monthly_ceiling == pytest.approx((od_ceiling * 1.006 + spot_ceiling * 0.4024) * MONTH + fixed)
+    # ALB, one NAT gateway, 3 public IPv4 (2 ALB + 1 EIP), 5 endpoints x 2 AZs, 2 KMS keys, 6 + 2 alarms,
+    # the dashboard; and per instance-hour a 100 GiB gp3 root volume and 7 detailed-monitoring metrics.
+    fixed = 730 * (0.0225 + 0.045) + 3 * 730 * 0.005 + 10 * 730 * 0.01 + 2 + 8 * 0.1 + 3
+    per_instance_hour = 100 / 730 * 0.08 + 7 / 730 * 0.3
+
+    def total(od_h: float, spot_h: float) -> float:
+        return (od_h * (1.006 + per_instance_hour) + spot_h * (0.4024 + per_instance_hour)) * MONTH + fixed
+
+    assert est.monthly_floor == pytest.approx(total(od_floor, spot_floor))
+    assert est.monthly_ceiling == pytest.approx(total(od_ceiling, spot_ceiling))
+    ebs = line(est, "EBS gp3 volumes (100 GiB per instance)")
+    assert ebs.unit == "GB-month" and ebs.kind == "extra" and ebs.resources == ("aws_launch_template",)
+    assert ebs.floor_quantity == pytest.approx(100 * (od_floor + spot_floor) * MONTH / 730)
     assert any("not an observed price" in a for a in est.assumptions)
     assert any("g6.xlarge" in a and "not priced" in a for a in est.assumptions)
 
@@ -170,11 +190,21 @@ def test_existing_vpc_has_no_nat_line_and_says_so() -> None:
     assert line(est, "Application Load Balancer").unit_price == 0.0252
 
 
-def test_arm64_fargate_has_no_spot_line() -> None:
-    spec = make_spec(compute={"architecture": "arm64"})
+def test_arm64_fargate_spot_is_priced_at_the_arm_spot_price() -> None:
+    spec = make_spec(
+        compute={"architecture": "arm64"},
+        spot={"on_demand_base": 1, "spot_percentage": 80},
+        scaling={"min_tasks": 1, "max_tasks": 6},
+    )
     est = cost.estimate(spec, book())
-    assert not [x for x in est.lines if "Spot" in x.item]
-    assert line(est, "Fargate on-demand").unit_price == pytest.approx(2 * 0.03238 + 4 * 0.00356)
+    od, spot = line(est, "Fargate on-demand"), line(est, "Fargate Spot tasks (arm64")
+    assert od.unit_price == pytest.approx(2 * 0.03238 + 4 * 0.00356)
+    assert spot.unit_price == pytest.approx(2 * 0.01003626 + 4 * 0.00109922)
+    assert spot.ceiling_quantity == pytest.approx(4 * 730) and spot.price.estimate
+    assert any(a.startswith("Fargate Spot tasks (arm64") and "ESTIMATE" in a for a in est.assumptions)
+    # No Spot at all: no Spot line.
+    plain = cost.estimate(make_spec(compute={"architecture": "arm64"}), book())
+    assert not [x for x in plain.lines if "Spot" in x.item]
 
 
 # --- the seed guide's calculator (shared/seed-guide.md section 10) --------------------------------------
@@ -288,7 +318,17 @@ def test_cost_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     for x in data["lines"]:
         assert x["monthly_floor"] == pytest.approx(x["unit_price"] * x["floor_quantity"], abs=1e-5)
     assert isinstance(data["assumptions"], list) and data["assumptions"]
-    assert len(data["week"]["slots"]) == 168
+    intervals = data["week"]["intervals"]
+    assert intervals[0][0] == "2026-01-12T00:00Z" and intervals[-1][1] == "2026-01-19T00:00Z"
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(intervals))
+    assert all(isinstance(lo, int) and isinstance(hi, int) and lo <= hi for _, _, lo, hi in intervals)
+    resources = {r["type"]: r for r in data["resources"]}
+    assert resources["aws_launch_template"]["lines"] == [
+        "EBS gp3 volumes (100 GiB per instance)",
+        "EC2 detailed monitoring (7 metrics per instance)",
+    ]
+    assert resources["aws_vpc"]["classification"] == "none" and resources["aws_vpc"]["lines"] == []
+    assert all(r["classification"] and r["how"] and r["source"] for r in data["resources"])
 
 
 def test_cost_table_for_humans(capsys: pytest.CaptureFixture[str]) -> None:
@@ -323,3 +363,30 @@ def test_every_example_prices_with_positive_floor_not_above_ceiling() -> None:
         est = cost.estimate(spec, book(spec.aws.region))
         assert 0 < est.monthly_floor <= est.monthly_ceiling, path.name
         assert not math.isnan(est.monthly_ceiling)
+
+
+def test_cli_prices_an_arm64_fargate_spot_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (REPO / "examples" / "cpu-fargate-spot.yaml").read_text()
+    assert "capacity: fargate" in text and "architecture" not in text
+    path = tmp_path / "arm.yaml"
+    path.write_text(text.replace("capacity: fargate", "capacity: fargate\n  architecture: arm64"))
+    assert cli.main(["validate", str(path)]) == 0
+    capsys.readouterr()
+    code, stdout, _ = run_cli(["cost", str(path), "--json"], capsys)
+    assert code == 0
+    lines = {x["item"]: x for x in json.loads(stdout)["lines"]}
+    spot = lines["Fargate Spot tasks (arm64, 2 vCPU, 4 GB)"]
+    assert spot["unit_price"] == pytest.approx(2 * 0.01003626 + 4 * 0.00109922)
+    assert spot["price_is_estimate"] and spot["ceiling_quantity"] > 0
+
+
+def test_cli_mi_fee_fraction(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = str(REPO / "examples" / "gpu-managed-instances.yaml")
+    code, stdout, _ = run_cli(["cost", spec, "--mi-fee-fraction", "0.078", "--json"], capsys)
+    assert code == 0
+    fee = next(x for x in json.loads(stdout)["lines"] if x["item"].startswith("ECS Managed Instances fee"))
+    assert fee["unit_price"] == pytest.approx(round(0.078 * 0.9776, 6)) and fee["price_is_estimate"]
+    assert "--mi-fee-fraction 0.078" in fee["price_source"]
+    code, stdout, stderr = run_cli(["cost", spec, "--mi-fee-fraction", "1.5"], capsys)
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+    assert "is not a fraction of the on-demand price" in stderr

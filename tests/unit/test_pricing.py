@@ -35,6 +35,24 @@ def test_bundled_snapshot_covers_the_catalog_and_the_shared_items() -> None:
         "nat.hour",
         "nat.gb",
         "logs.ingest_gb",
+        # the other billable resources of the workspace (cost/billable.py), verified 2026-11-29
+        "fargate.spot_arm.vcpu_hour",
+        "fargate.spot_arm.gb_hour",
+        "fargate.ephemeral_gb_hour",
+        "ipv4.hour",
+        "vpce.hour",
+        "vpce.gb",
+        "kms.key_month",
+        "kms.requests_10k",
+        "cloudwatch.alarm_month",
+        "cloudwatch.dashboard_month",
+        "cloudwatch.metric_month",
+        "logs.storage_gb_month",
+        "logs.vended_gb",
+        "container_insights.observations_m",
+        "ebs.gp3.gb_month",
+        "ecr.storage_gb_month",
+        "s3.standard_gb_month",
     ]
     for region in REGIONS:
         book = price_book.load(region)
@@ -42,8 +60,11 @@ def test_bundled_snapshot_covers_the_catalog_and_the_shared_items() -> None:
         for key in shared:
             assert book.get(key).usd > 0, (region, key)
         for price in book.prices.values():
-            assert price.source and price.date == "2026-01-15" and price.usd > 0
+            # The snapshot's date, or the date a price added later was checked (recorded per entry).
+            assert price.source and price.date in ("2026-01-15", "2026-11-29") and price.usd > 0
             assert " " in price.source, f"{price.key}: source key did not resolve to text"
+            if price.estimate:
+                assert price.source.startswith(("ESTIMATE", "ASSUMPTION")), price.key
     for region in ("us-east-1", "us-west-2"):
         book = price_book.load(region)
         for name in catalog.load().instance_types:
@@ -73,6 +94,17 @@ def test_managed_instances_fee_is_a_stated_fraction_unless_listed() -> None:
     book = price_book.load("us-east-1")
     fee = book.mi_fee("g5.xlarge")
     assert fee.usd == pytest.approx(0.12 * 1.006) and fee.estimate and "ASSUMPTION" in fee.source
+    assert "c6a.2xlarge" in fee.source and "7.8%" in fee.source  # the example and the GPU anecdote
+
+
+def test_managed_instances_fee_fraction_is_configurable() -> None:
+    book = price_book.load("us-east-1").with_mi_fee_fraction(0.078)
+    fee = book.mi_fee("g6.xlarge")
+    assert fee.usd == pytest.approx(round(0.078 * 0.8048, 6)) and fee.estimate
+    assert "--mi-fee-fraction 0.078" in fee.source and "ASSUMPTION" in fee.source
+    for bad in (-0.1, 1.0, 2.5):
+        with pytest.raises(price_book.PricingError, match="is not a fraction of the on-demand price"):
+            price_book.load("us-east-1").with_mi_fee_fraction(bad)
 
 
 def test_cache_takes_precedence_and_a_broken_cache_is_reported(cache: Path) -> None:

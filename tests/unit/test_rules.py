@@ -142,9 +142,11 @@ def test_duplicate_and_wrong_architecture_instance_types() -> None:
     assert not [e for e in arm if e.path == "compute.instance_types[0]"]
 
 
-def test_fargate_spot_is_x86_only() -> None:
-    found = errors(CPU, lambda d: d["compute"].update(architecture="arm64"))
-    assert_error(found, "spot.spot_percentage", "x86_64 Linux only")
+def test_fargate_spot_runs_arm64_since_2024_09() -> None:
+    """Bug: the rule "Fargate Spot runs x86_64 Linux only" is stale. FARGATE_SPOT supports Linux ARM64
+    tasks on platform version 1.4.0+ (ECS API reference, CapacityProviderStrategyItem; What's New
+    2024-09-06): an arm64 Fargate service with Spot is valid."""
+    assert errors(CPU, lambda d: d["compute"].update(architecture="arm64")) == []
     ok = errors(
         CPU, lambda d: (d["compute"].update(architecture="arm64"), d["spot"].update(spot_percentage=0))
     )

@@ -34,13 +34,30 @@ def test_memory_rule() -> None:
 
 
 def test_small_model_fits_every_nvidia_type_and_rejects_the_rest_with_reasons() -> None:
-    fits, rejected = by_type(sizing.size(7, "fp16", price_book.load("us-east-1")))
+    fits, rejected = by_type(sizing.size(6, "fp16", price_book.load("us-east-1")))
     assert "g4dn.xlarge" in fits and fits["g4dn.xlarge"].gpus_per_replica == 1
     assert fits["g5.12xlarge"].replicas_per_instance == 4
     assert rejected["c6i.xlarge"].code == "no_gpu" and rejected["c6i.xlarge"].reason == "no GPUs"
     assert rejected["inf2.xlarge"].code == "neuron" and "Neuron" in rejected["inf2.xlarge"].reason
-    ranked = [f.on_demand_hour for f in sizing.size(7, "fp16", price_book.load("us-east-1")).fits]
+    ranked = [f.on_demand_hour for f in sizing.size(6, "fp16", price_book.load("us-east-1")).fits]
     assert ranked == sorted(ranked) and ranked[0] == 0.526
+
+
+def test_a_16_gb_t4_is_not_a_fit_for_a_model_that_needs_15_6_gib() -> None:
+    """Bug: usable device memory is less than nominal (ECC/driver reservation, then the CUDA context and
+    allocator): a T4 shows 15110 MB of its 16 GiB to CUDA. Sizing against the nominal 16 GiB called a
+    T4 a fit for a replica needing 15.6 GiB."""
+    result = sizing.size(6.98, "fp16", price_book.load("us-east-1"))
+    assert result.requirement.required_gib == pytest.approx(15.6, abs=0.01)
+    fits, rejected = by_type(result)
+    assert "g4dn.xlarge" not in fits and rejected["g4dn.xlarge"].code == "gpu_memory"
+    reason = rejected["g4dn.xlarge"].reason
+    assert "needs 15.6 GiB per replica" in reason and "1 x 16 GiB" in reason
+    assert "14.2 GiB usable" in reason and "8%" in reason and "0.5 GiB" in reason
+    assert sizing.usable_gib(16) == pytest.approx(16 * 0.92 - 0.5)
+    assert fits["g4dn.12xlarge"].gpus_per_replica == 2  # two T4s hold it
+    assert fits["g5.xlarge"].gpus_per_replica == 1  # an A10G has 21.6 GiB usable
+    assert any("usable" in a and "0.92" in a for a in result.assumptions)
 
 
 def test_large_model_shards_over_gpus_and_small_gpus_are_too_small() -> None:
@@ -48,8 +65,9 @@ def test_large_model_shards_over_gpus_and_small_gpus_are_too_small() -> None:
     fits, rejected = by_type(result)
     need = 140e9 / GIB * 1.2  # 156.5 GiB
     assert result.requirement.required_gib == pytest.approx(need)
-    assert (fits["p4d.24xlarge"].gpus_per_replica, fits["p4d.24xlarge"].replicas_per_instance) == (4, 2)
-    assert (fits["p5.48xlarge"].gpus_per_replica, fits["p5.48xlarge"].replicas_per_instance) == (2, 4)
+    # usable: A100 40 GiB -> 36.3, so 4 hold 145.2 < 156.5: 8 GPUs; H100 80 GiB -> 73.1, 2 hold 146.2: 4 GPUs.
+    assert (fits["p4d.24xlarge"].gpus_per_replica, fits["p4d.24xlarge"].replicas_per_instance) == (8, 1)
+    assert (fits["p5.48xlarge"].gpus_per_replica, fits["p5.48xlarge"].replicas_per_instance) == (4, 2)
     assert fits["g5.48xlarge"].gpus_per_replica == 8 and fits["g6e.12xlarge"].gpus_per_replica == 4
     assert rejected["g5.xlarge"].code == "gpu_memory"
     assert "needs 156.5 GiB per replica, has 1 x 24 GiB" in rejected["g5.xlarge"].reason
@@ -64,7 +82,7 @@ def test_types_without_a_price_in_the_region_are_rejected_as_not_in_region() -> 
 
 def test_throughput_ranks_by_cost_per_million_requests() -> None:
     tp = sizing.Throughput(rps_per_gpu=4, target_rps=50, source="test")
-    result = sizing.size(7, "fp16", price_book.load("us-east-1"), throughput=tp)
+    result = sizing.size(6, "fp16", price_book.load("us-east-1"), throughput=tp)
     first = result.fits[0]
     assert first.instance_type == "g4dn.xlarge"
     assert first.usd_per_million_requests == pytest.approx(0.526 / (4 * 3600) * 1e6)
@@ -119,14 +137,15 @@ def test_bad_measured_file(tmp_path: Path, content: dict[str, object], message: 
 def test_comparison_with_the_spec_choice() -> None:
     spec = rules.load_valid(REPO / "examples" / "gpu-ec2-spot-schedules.yaml")
     b = price_book.load("us-east-1")
-    result = sizing.size(7, "fp16", b, spec=spec)
+    result = sizing.size(6, "fp16", b, spec=spec)
     cmp = result.comparison
     assert cmp is not None and cmp.spec_choice is not None and cmp.alternative is not None
     mine = cost.estimate(spec, b)
     assert cmp.spec_choice.instance_type == "g5.xlarge"
     assert cmp.spec_choice.monthly_floor == pytest.approx(mine.monthly_floor)
     assert cmp.spec_choice.monthly_ceiling == pytest.approx(mine.monthly_ceiling)
-    # g4dn.xlarge holds 7B fp16 (15.6 GiB <= 16) and the spec's task (4096 units, 14336 MiB <= 15731 registered).
+    # g4dn.xlarge holds 6B fp16 (13.4 GiB <= 14.2 usable) and the spec's task (4096 units, 14336 MiB <= 15731
+    # registered).
     assert cmp.alternative.instance_type == "g4dn.xlarge"
     alt_spec = spec.model_copy(
         update={"compute": spec.compute.model_copy(update={"instance_types": ["g4dn.xlarge"]})}
@@ -151,7 +170,7 @@ def test_size_cli_json_with_measured_file(tmp_path: Path, capsys: pytest.Capture
         [
             "size",
             "--params-billion",
-            "7",
+            "6",
             "--precision",
             "bf16",
             "--target-rps",
@@ -177,7 +196,7 @@ def test_size_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
         [
             "size",
             "--params-billion",
-            "7",
+            "6",
             "--precision",
             "fp16",
             "--spec",

@@ -1,8 +1,8 @@
-"""The weekly (min, max) timeline against hand-worked schedules."""
+"""The weekly (min, max) timeline against hand-worked schedules: exact intervals to the minute."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,8 +12,17 @@ from mlfargate.spec.model import Schedule
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
 
-def slot(day: int, hour: int) -> int:
-    return day * 24 + hour
+def at(tl: timeline.Timeline, day: int, hour: int, minute: int = 0) -> tuple[int, int]:
+    """The bounds in force at that minute of the reference week (UTC)."""
+    return tl.bounds_at(tl.week_start + timedelta(days=day, hours=hour, minutes=minute))
+
+
+def bounds(tl: timeline.Timeline) -> set[tuple[int, int]]:
+    return {(i.min_tasks, i.max_tasks) for i in tl.intervals}
+
+
+def hours_at(tl: timeline.Timeline, lo: int, hi: int) -> float:
+    return sum(i.hours for i in tl.intervals if (i.min_tasks, i.max_tasks) == (lo, hi))
 
 
 def sched(name: str, cron: str, tz: str = "UTC", lo: int | None = None, hi: int | None = None) -> Schedule:
@@ -36,9 +45,10 @@ def test_dst_check_sees_a_change() -> None:
     ]
 
 
-def test_no_schedules_every_slot_holds_the_scaling_bounds() -> None:
+def test_no_schedules_the_week_is_one_interval_at_the_scaling_bounds() -> None:
     tl = timeline.build(1, 4)
-    assert tl.slots == ((1, 4),) * 168
+    assert tl.intervals == (timeline.Interval(tl.week_start, tl.week_end, 1, 4),)
+    assert tl.intervals[0].hours == 168
     assert (tl.min_task_hours, tl.max_task_hours) == (168, 672)
 
 
@@ -55,9 +65,11 @@ def test_seed_guide_night_and_morning_schedules_in_utc() -> None:
     for day in range(7):
         for hour in range(24):
             expected = (2, 10) if 8 <= hour < 22 else (0, 1)
-            assert tl.slots[slot(day, hour)] == expected, (day, hour)
+            assert at(tl, day, hour) == expected, (day, hour)
     # Monday 00:00 wraps to Sunday 22:00's night action, not the spec's 1..10.
-    assert tl.slots[0] == (0, 1)
+    assert at(tl, MON, 0) == (0, 1)
+    # Intervals: Mon 00-08 night, then 14 h day / 10 h night each day, Sun 22-24 night merged.
+    assert len(tl.intervals) == 15
     assert (tl.min_task_hours, tl.max_task_hours) == (7 * 14 * 2, 7 * (14 * 10 + 10 * 1))
 
 
@@ -71,13 +83,13 @@ def test_new_york_business_hours_use_standard_time_in_january() -> None:
             sched("workday", "cron(0 7 ? * MON-FRI *)", "America/New_York", 2, 8),
         ],
     )
-    assert tl.slots[slot(MON, 11)] == (0, 1)
-    assert tl.slots[slot(MON, 12)] == (2, 8)
-    assert tl.slots[slot(TUE, 2)] == (2, 8)  # Monday 21:00 in New York
-    assert tl.slots[slot(TUE, 3)] == (0, 1)
+    assert at(tl, MON, 11, 59) == (0, 1)
+    assert at(tl, MON, 12) == (2, 8)
+    assert at(tl, TUE, 2, 59) == (2, 8)  # Monday 21:59 in New York
+    assert at(tl, TUE, 3) == (0, 1)
     # Saturday 07:00 New York has no workday action: the weekend stays at night bounds.
-    assert all(tl.slots[slot(SAT, h)] == (0, 1) for h in range(3, 24))
-    assert sum(1 for s in tl.slots if s == (2, 8)) == 5 * 15
+    assert all(at(tl, SAT, h) == (0, 1) for h in range(3, 24))
+    assert hours_at(tl, 2, 8) == 5 * 15
 
 
 def test_southern_hemisphere_zone_in_its_summer_time() -> None:
@@ -85,11 +97,11 @@ def test_southern_hemisphere_zone_in_its_summer_time() -> None:
     tl = timeline.build(1, 2, [sched("peak", "cron(0 9 ? * MON *)", "Australia/Sydney", 3, 5)])
     assert tl.events[0].action.at == datetime(2026, 1, 18, 22, 0, tzinfo=UTC)
     # The only action: it holds all week, wrapping from Sunday 22:00 back to Monday 00:00.
-    assert set(tl.slots) == {(3, 5)}
+    assert bounds(tl) == {(3, 5)}
 
 
-def test_half_hour_offset_zone_and_minutes_past_the_hour_count_for_the_whole_slot() -> None:
-    # Kolkata is UTC+5:30: 13:00 there is 07:30 UTC; 16:00 there is 10:30 UTC.
+def test_half_hour_zone_fires_at_30_and_counts_from_the_minute_hand_worked() -> None:
+    # Kolkata is UTC+5:30: 13:00 there is 07:30 UTC; 16:00 there is 10:30 UTC. Up 07:30-10:30 on Monday.
     tl = timeline.build(
         1,
         2,
@@ -98,10 +110,49 @@ def test_half_hour_offset_zone_and_minutes_past_the_hour_count_for_the_whole_slo
             sched("down", "cron(0 16 ? * MON *)", "Asia/Kolkata", 1, 2),
         ],
     )
-    assert tl.slots[slot(MON, 6)] == (1, 2)
-    assert tl.slots[slot(MON, 7)] == (4, 8)  # up at 07:30: the larger bounds for the whole hour
-    assert tl.slots[slot(MON, 10)] == (4, 8)  # down at 10:30: still up for the first half
-    assert tl.slots[slot(MON, 11)] == (1, 2)
+    assert at(tl, MON, 7, 29) == (1, 2) and at(tl, MON, 7, 30) == (4, 8)
+    assert at(tl, MON, 10, 29) == (4, 8) and at(tl, MON, 10, 30) == (1, 2)
+    assert [i.to_json() for i in tl.intervals] == [
+        ["2026-01-12T00:00Z", "2026-01-12T07:30Z", 1, 2],
+        ["2026-01-12T07:30Z", "2026-01-12T10:30Z", 4, 8],
+        ["2026-01-12T10:30Z", "2026-01-19T00:00Z", 1, 2],
+    ]
+    # By hand: 3 h at 4..8, 165 h at 1..2. (The hourly slots took 4 h at 4..8: 180 and 360.)
+    assert tl.min_task_hours == pytest.approx(165 * 1 + 3 * 4) == 177
+    assert tl.max_task_hours == pytest.approx(165 * 2 + 3 * 8) == 354
+
+
+def test_quarter_past_and_quarter_to_firings_hand_worked() -> None:
+    # Weekdays up at 08:15 UTC, down at 17:45 UTC: 9.5 h a day at 2..6, the rest of the week at 1..2.
+    tl = timeline.build(
+        1,
+        2,
+        [
+            sched("up", "cron(15 8 ? * MON-FRI *)", lo=2, hi=6),
+            sched("down", "cron(45 17 ? * MON-FRI *)", lo=1, hi=2),
+        ],
+    )
+    assert hours_at(tl, 2, 6) == pytest.approx(5 * 9.5) and hours_at(tl, 1, 2) == pytest.approx(168 - 47.5)
+    assert tl.min_task_hours == pytest.approx(47.5 * 2 + 120.5 * 1) == 215.5
+    assert tl.max_task_hours == pytest.approx(47.5 * 6 + 120.5 * 2) == 526
+    assert at(tl, WED, 8, 14) == (1, 2) and at(tl, WED, 8, 15) == (2, 6) and at(tl, WED, 17, 45) == (1, 2)
+
+
+def test_a_new_york_schedule_prices_the_same_hours_in_winter_and_summer() -> None:
+    """DST: a zone is applied with its offset in the week priced. In the January reference week New York
+    is UTC-5; in a July week UTC-4: the firings move an hour in UTC, the hours at each bound do not."""
+    schedules = [
+        sched("night", "cron(0 22 * * ? *)", "America/New_York", 0, 1),
+        sched("workday", "cron(0 7 ? * MON-FRI *)", "America/New_York", 2, 8),
+    ]
+    winter = timeline.build(1, 8, schedules)
+    summer = timeline.build(1, 8, schedules, datetime(2026, 7, 13, tzinfo=UTC))  # a Monday, EDT
+    assert (summer.min_task_hours, summer.max_task_hours) == (winter.min_task_hours, winter.max_task_hours)
+    assert winter.events[0].action.at.hour == 3 and summer.events[0].action.at.hour == 2  # 22:00 local
+    assert summer.notes == () and winter.notes == ()
+    # The week that holds the change is said to be one (its Sunday has 23 hours in New York).
+    spring = timeline.build(1, 8, schedules, datetime(2026, 3, 2, tzinfo=UTC))
+    assert any("America/New_York" in n and "change UTC offset" in n for n in spring.notes)
 
 
 def test_schedule_that_only_sets_max_keeps_min() -> None:
@@ -113,21 +164,23 @@ def test_schedule_that_only_sets_max_keeps_min() -> None:
             sched("weekday", "cron(0 0 ? * MON *)", hi=10),
         ],
     )
-    assert all(tl.slots[slot(d, h)] == (2, 10) for d in range(MON, SAT) for h in range(24))
-    assert all(tl.slots[slot(d, h)] == (2, 4) for d in (SAT, SUN) for h in range(24))
+    assert all(at(tl, d, h) == (2, 10) for d in range(MON, SAT) for h in range(24))
+    assert all(at(tl, d, h) == (2, 4) for d in (SAT, SUN) for h in range(24))
 
 
 def test_lone_max_only_action_wraps_to_the_week_start() -> None:
     tl = timeline.build(1, 10, [sched("evening", "cron(0 20 ? * SUN *)", hi=3)])
-    assert set(tl.slots) == {(1, 3)}
+    assert bounds(tl) == {(1, 3)}
 
 
 def test_overlapping_actions_at_the_same_minute_apply_in_spec_order() -> None:
     a = sched("a", "cron(0 12 ? * WED *)", lo=1, hi=3)
     b = sched("b", "cron(0 12 ? * WED *)", lo=5, hi=6)
     reset = sched("reset", "cron(0 0 ? * MON *)", lo=2, hi=4)
-    assert timeline.build(2, 4, [reset, a, b]).slots[slot(WED, 12)] == (5, 6)
-    assert timeline.build(2, 4, [reset, b, a]).slots[slot(WED, 12)] == (1, 3)
+    assert at(timeline.build(2, 4, [reset, a, b]), WED, 12) == (5, 6)
+    assert at(timeline.build(2, 4, [reset, b, a]), WED, 12) == (1, 3)
+    # The first of the two actions at 12:00 leaves no empty interval behind.
+    assert all(i.hours > 0 for i in timeline.build(2, 4, [reset, a, b]).intervals)
     # Both actions ran, in that order.
     events = [e for e in timeline.build(2, 4, [reset, a, b]).events if e.action.at.weekday() == WED]
     assert [e.action.schedule for e in events] == ["a", "b"]
@@ -145,7 +198,7 @@ def test_action_leaving_min_above_max_is_not_applied_and_is_reported() -> None:
             sched("narrow", "cron(0 0 ? * FRI *)", hi=3),
         ],
     )
-    assert set(tl.slots) == {(6, 10)}
+    assert bounds(tl) == {(6, 10)}
     failed = [e for e in tl.events if not e.applied]
     assert [e.action.schedule for e in failed] == ["narrow"]
     assert failed[0].before == failed[0].after == (6, 10)
@@ -162,10 +215,10 @@ def test_max_only_action_below_the_current_min_fails_while_a_full_action_applies
             sched("calm", "cron(0 0 ? * SAT *)", lo=1, hi=3),
         ],
     )
-    assert tl.slots[slot(MON, 5)] == (1, 3)  # wrapped from Saturday's calm
-    assert tl.slots[slot(TUE, 5)] == (6, 10)
-    assert tl.slots[slot(FRI, 5)] == (6, 10)  # narrow failed: min 6 > max 3
-    assert tl.slots[slot(SAT, 5)] == (1, 3)
+    assert at(tl, MON, 5) == (1, 3)  # wrapped from Saturday's calm
+    assert at(tl, TUE, 5) == (6, 10)
+    assert at(tl, FRI, 5) == (6, 10)  # narrow failed: min 6 > max 3
+    assert at(tl, SAT, 5) == (1, 3)
     assert [e.action.schedule for e in tl.events if not e.applied] == ["narrow"]
 
 
@@ -179,4 +232,4 @@ def test_apply_sets_only_named_bounds() -> None:
 @pytest.mark.parametrize("cron_text", ["cron(0 0 1 JUL ? *)", "cron(0 0 ? * MON 2030)"])
 def test_actions_that_never_fire_in_the_reference_week_change_nothing(cron_text: str) -> None:
     tl = timeline.build(1, 3, [sched("rare", cron_text, lo=0, hi=0)])
-    assert tl.events == () and set(tl.slots) == {(1, 3)}
+    assert tl.events == () and bounds(tl) == {(1, 3)}
