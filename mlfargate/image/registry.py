@@ -122,7 +122,14 @@ def _aws_error(exc: Exception) -> tuple[str, str]:
     if isinstance(response, dict):
         error = response.get("Error") or {}
         return str(error.get("Code") or type(exc).__name__), str(error.get("Message") or exc)
-    return type(exc).__name__, str(exc)
+    return type(exc).__name__, _hint(exc)
+
+
+def _hint(exc: Exception) -> str:
+    """botocore's text, and what to do when it is about missing credentials."""
+    if type(exc).__name__ == "NoCredentialsError":
+        return f"{exc}: give the spec an aws.profile, or put AWS credentials in the environment"
+    return str(exc)
 
 
 def ecr_login(repo: Repository, profile: str | None) -> RegistryLogin:
@@ -169,7 +176,7 @@ def repository_uri(name: str, region: str, profile: str | None, account: str | N
             f"cannot look up the ECR repository {name} in {region}: {code}: {message}"
         ) from None
     except BotoCoreError as exc:
-        raise RegistryError(f"cannot look up the ECR repository {name} in {region}: {exc}") from None
+        raise RegistryError(f"cannot look up the ECR repository {name} in {region}: {_hint(exc)}") from None
     return str(repositories[0]["repositoryUri"]) if repositories else None
 
 

@@ -265,3 +265,21 @@ def test_a_workspace_of_another_spec_is_refused(deployment: Deployment) -> None:
         f"error: {REPO / 'environments/prod'} was generated for sentiment-prod in us-east-1, but the spec is "
         f"for {PREFIX} in us-east-1: give the workspace generated from this spec"
     ]
+
+
+def test_no_aws_credentials_is_one_line(deployment: Deployment, tmp_path: Path) -> None:
+    deployment.build()
+    none = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    code, out, err = deployment.push(env=none)
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"error: cannot look up the ECR repository {PREFIX} in us-east-1: Unable to locate credentials: give "
+        "the spec an aws.profile, or put AWS credentials in the environment"
+    ]
