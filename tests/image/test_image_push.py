@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import subprocess
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -283,3 +284,20 @@ def test_no_aws_credentials_is_one_line(deployment: Deployment, tmp_path: Path) 
         f"error: cannot look up the ECR repository {PREFIX} in us-east-1: Unable to locate credentials: give "
         "the spec an aws.profile, or put AWS credentials in the environment"
     ]
+
+
+def test_an_arm64_spec_builds_an_arm64_image(
+    tmp_path: Path, moto_reset: str, buildah_env: dict[str, str]
+) -> None:
+    text = SPEC_TEXT.replace("  memory: 4096\n", "  memory: 4096\n  architecture: arm64\n")
+    text = text.replace("spot_percentage: 75", "spot_percentage: 0")  # Fargate Spot is x86_64 only
+    dep = make_deployment(tmp_path / "arm", moto_reset, text)
+    built = dep.build()
+    assert built["platform"] == "linux/arm64" and built["tag"].endswith("-arm64")
+    inspected = subprocess.run(
+        ["buildah", "inspect", "--format", "{{.OCIv1.OS}}/{{.OCIv1.Architecture}}", built["image"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert inspected.stdout.strip() == "linux/arm64"

@@ -123,3 +123,18 @@ def test_the_committed_environments_wait_for_their_image() -> None:
         state = pin.state(ws)
         assert state.managed and state.digest is None
         assert 'image_digest = ""' in (ws / "terraform.tfvars").read_text()
+
+
+def test_a_cdk_terrain_workspace_is_pinned_where_terraform_runs(tmp_path: Path) -> None:
+    """Generated with --format cdktf: Terraform runs in cdktf.out/stacks/<stack>/, so the pin goes there."""
+    ws = tmp_path / "cdk"
+    generated = mlfargate(
+        "generate", "mlfargate.yaml", "--out", str(ws), "--format", "cdktf", cwd=REPO / "environments/dev"
+    )
+    assert generated.returncode == 0, generated.stderr
+    stack = ws / "cdktf.out" / "stacks" / PREFIX
+    assert pin.terraform_dir(ws) == stack and pin.terraform_dir(stack) == stack
+    assert pin.declares_pin(stack) and pin.spec_copy(stack) == ws / "mlfargate.yaml"
+    assert pin.state(ws) == pin.ImageState(managed=True, digest=None)
+    pin.write_pin(stack, URL, "t", DIGEST)
+    assert pin.state(ws).digest == DIGEST and (stack / "image.auto.tfvars").is_file()
