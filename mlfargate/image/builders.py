@@ -171,8 +171,8 @@ class Builder:
         return [[self.exe, "rmi", remote]] if self.name == "docker" else []
 
 
-def _why_unusable(name: BuilderName, path: str | None) -> tuple[str | None, str]:
-    """(executable, "") when usable, else (None, the reason)."""
+def probe(name: BuilderName, path: str | None = None) -> tuple[str | None, str]:
+    """(executable, "") when the builder ``name`` is usable, else (None, why not: "not on PATH", ...)."""
     exe = shutil.which(name, path=path)
     if exe is None:
         return None, "not on PATH"
@@ -210,13 +210,13 @@ def find_builder(named: str | None = None, path: str | None = None) -> Builder:
             raise NoBuilderError(
                 f"--builder {named!r} is not a builder mlfargate drives; use one of: {', '.join(BUILDERS)}"
             )
-        exe, why = _why_unusable(choice, path)
+        exe, why = probe(choice, path)
         if exe is None:
             raise NoBuilderError(f"--builder {choice}: {choice} is {why}; install it or name another builder")
         return Builder(choice, exe)
     reasons = []
     for name in BUILDERS:
-        exe, why = _why_unusable(name, path)
+        exe, why = probe(name, path)
         if exe is not None:
             return Builder(name, exe)
         reasons.append(f"{_looked_for(name)} ({why})")

@@ -26,7 +26,16 @@ from mlfargate.errors import MlfargateError
 from mlfargate.generate.wiring import IMAGE_REPOSITORY_OUTPUT, module_calls
 from mlfargate.image import pin
 from mlfargate.image.build import load_built
-from mlfargate.image.builders import Builder, BuilderFailedError, OnOutput, find_builder, quiet, run_tool
+from mlfargate.image.builders import (
+    BUILDERS,
+    Builder,
+    BuilderFailedError,
+    NoBuilderError,
+    OnOutput,
+    probe,
+    quiet,
+    run_tool,
+)
 from mlfargate.image.registry import (
     REGISTRY_CERT_DIR_ENV,
     RegistryAPI,
@@ -116,6 +125,19 @@ def _check_workspace(spec: Spec, workspace: Path, tf_dir: Path) -> None:
         )
 
 
+def _builder_of(name: str, image: str) -> Builder:
+    """The builder whose local store holds the image."""
+    for candidate in BUILDERS:
+        if candidate == name:
+            exe, why = probe(candidate)
+            if exe is None:
+                raise NoBuilderError(
+                    f"{image} was built with {name}, which cannot push it now: {name} is {why}"
+                )
+            return Builder(candidate, exe)
+    raise NoBuilderError(f"{image} was built with {name!r}, not a builder mlfargate drives; build it again")
+
+
 def _repository_name(spec: Spec) -> str:
     """The name ``generate`` gives the ECR repository (the ``ecr`` module call's ``name``)."""
     for name, _module, inputs, _comment in module_calls(spec):
@@ -177,7 +199,7 @@ def push(
     tf_dir = pin.terraform_dir(workspace)
     _check_workspace(spec, workspace, tf_dir)
     built = load_built(spec_path, spec)
-    builder = find_builder(built.builder)  # the builder whose store holds the image
+    builder = _builder_of(built.builder, built.image)
     certs = cert_dir()
     if certs is not None and builder.name == "docker":
         raise RegistryError(

@@ -301,3 +301,12 @@ def test_an_arm64_spec_builds_an_arm64_image(
         check=True,
     )
     assert inspected.stdout.strip() == "linux/arm64"
+
+
+def test_push_when_the_builder_that_built_it_is_gone(deployment: Deployment, tmp_path: Path) -> None:
+    built = deployment.build()
+    code, _, err = deployment.push(env={"PATH": str(tmp_path)})
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {built['image']} was built with buildah, which cannot push it now: buildah is not on PATH"
+    ]
