@@ -15,7 +15,7 @@ TORCH_VERSION := 2.13.0
 TORCH_LOCAL := $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu-*.whl))
 TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
 
-.PHONY: run test lint typecheck pytest lock clean setup
+.PHONY: run test lint typecheck pytest lock clean setup test-tools
 
 setup: $(VENV)/.installed
 
@@ -41,8 +41,29 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup test-tools
 	$(BIN)/pytest
+
+# Real parts for tests/image: an OCI registry (Debian's docker-registry, distribution 2.8), a daemonless
+# builder (buildah) and htpasswd (apache2-utils). Installed with apt-get when one is missing (CI runs as
+# root on Debian; sudo -n otherwise); where there is no apt-get, tests/image skips and says why.
+IMAGE_TEST_PACKAGES := buildah docker-registry apache2-utils
+test-tools:
+	@if command -v buildah >/dev/null && command -v docker-registry >/dev/null && command -v htpasswd >/dev/null; then \
+	  exit 0; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "note: no apt-get: install $(IMAGE_TEST_PACKAGES) yourself, or tests/image skips"; \
+	else \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; log=$$(mktemp); \
+	  echo "installing $(IMAGE_TEST_PACKAGES) for tests/image (apt-get)"; \
+	  if ! { $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	         && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	              $(IMAGE_TEST_PACKAGES); } >"$$log" 2>&1; then \
+	    cat "$$log"; rm -f "$$log"; \
+	    echo "error: apt-get could not install $(IMAGE_TEST_PACKAGES) (needs root or passwordless sudo)"; exit 1; \
+	  fi; \
+	  rm -f "$$log"; \
+	fi
 
 test: lint typecheck pytest
 

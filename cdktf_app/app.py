@@ -27,6 +27,7 @@ from cdktn import (
     TerraformOutput,
     TerraformStack,
     TerraformVariable,
+    TerraformVariableValidationConfig,
     Token,
 )
 
@@ -38,6 +39,7 @@ from mlfargate.spec.rules import load_valid
 
 _MODULE_REF = re.compile(r"^module\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 _VAR_REF = re.compile(r"^var\.([A-Za-z_][A-Za-z0-9_]*)$")
+_PLAIN_REF = re.compile(r"^[A-Za-z0-9_.\[\]-]+$")
 _DATA_REF = re.compile(r"^data\.([a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -58,6 +60,9 @@ class _Refs:
                 hcl.json_value(p) if isinstance(p, str) else Token.as_string(self.ref(p.expr))
                 for p in value.parts
             )
+        if isinstance(value, wsmodel.Conditional):
+            # An expression of variables and module outputs: Terraform reads its references itself.
+            return hcl.json_value(value)
         if isinstance(value, list):
             return [self.value(v) for v in value]
         if isinstance(value, dict):
@@ -71,6 +76,9 @@ class _Refs:
             return self.variables[match[1]].string_value
         if match := _DATA_REF.match(expr):
             return self.data[(match[1], match[2])].get_string_attribute(match[3])
+        if not _PLAIN_REF.match(expr):
+            # An expression (`var.image_digest != ""`), not a reference: Terraform reads its references.
+            return "${" + expr + "}"
         raise ValueError(f"no construct for the expression {expr!r}")
 
 
@@ -82,8 +90,18 @@ def build_stack(app: App, ws: wsmodel.WorkspacePlan) -> TerraformStack:
         value = ws.tfvars.get(var.name)
         null = Token.null_value() if var.nullable_default else None
         default = refs.value(value) if value is not None else null
+        validation = [
+            # Terraform JSON: an expression is a string holding one interpolation.
+            TerraformVariableValidationConfig(condition="${" + condition + "}", error_message=message)
+            for condition, message in var.validations
+        ]
         refs.variables[var.name] = TerraformVariable(
-            stack, var.name, type=var.type, description=var.description, default=default
+            stack,
+            var.name,
+            type=var.type,
+            description=var.description,
+            default=default,
+            validation=validation or None,
         )
     for data in ws.data_sources:
         # No provider bindings: a generic data source with its arguments as overrides.

@@ -97,7 +97,7 @@ module "ecs_service" {
   cpu            = 3072
   memory         = 12288
   gpus_per_task  = 1
-  image          = "${module.ecr.repository_url}:${var.image_tag}"
+  image          = var.image_digest == "" ? "${module.ecr.repository_url}:pending-image-push" : "${module.ecr.repository_url}@${var.image_digest}"
   container_port = 8080
   environment = {
     PORT       = "8080"
@@ -112,7 +112,7 @@ module "ecs_service" {
   task_role_arn                     = module.iam.task_role_arn
   log_kms_key_arn                   = module.ecs_cluster.logs_kms_key_arn
   spot_percentage                   = 70
-  desired_count                     = 1
+  desired_count                     = var.image_digest == "" ? 0 : 1
   health_check_grace_period_seconds = 600
   capacity_providers                = module.gpu_capacity.capacity_provider_names
 }
@@ -124,6 +124,7 @@ module "autoscaling" {
   #checkov:skip=CKV_TF_2:local module of this repository, reviewed and versioned in the same commit as the workspace
 
   name               = "sentiment-prod"
+  create             = var.image_digest != ""
   cluster_name       = module.ecs_cluster.cluster_name
   service_name       = module.ecs_service.service_name
   min_capacity       = 1

@@ -24,3 +24,8 @@ output "dashboard_url" {
   description = "CloudWatch dashboard of the service."
   value       = "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/${module.observability.dashboard_name}"
 }
+
+output "image_repository_url" {
+  description = "ECR repository of the model server image (`mlfargate image push` pushes there)."
+  value       = module.ecr.repository_url
+}

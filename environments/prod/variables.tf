@@ -11,7 +11,12 @@ variable "aws_profile" {
   default     = null
 }
 
-variable "image_tag" {
-  description = "Tag of the image pushed to the ECR repository this workspace creates (tags are immutable)."
+variable "image_digest" {
+  description = "Digest (sha256:...) of the model server image in the ECR repository this workspace creates, pinned by `mlfargate image push` in image.auto.tfvars. Empty until then: the service runs no task."
   type        = string
+
+  validation {
+    condition     = var.image_digest == "" || can(regex("^sha256:[0-9a-f]{64}$", var.image_digest))
+    error_message = "image_digest must be empty (no image pushed yet) or an image digest: sha256: and 64 hex digits."
+  }
 }

@@ -44,8 +44,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             render_gate(failed.reports)
         raise
+    from mlfargate.image import pin
+
+    image = pin.note(workspace, "apply")  # the image the service runs, or the next step of a first deployment
     if args.json:
-        emit_json({"applied": True, "summary": result.summary.to_dict(), "seconds": round(result.seconds, 2)})
+        summary = result.summary.to_dict()
+        emit_json({"applied": True, "summary": summary, "seconds": round(result.seconds, 2), "image": image})
     else:
         out(f"applied in {result.seconds:.1f}s")
+        if image:
+            out(image)
     return 0

@@ -32,15 +32,19 @@ def register(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mlfargate import flow
+    from mlfargate.image import pin
 
     workspace = flow.resolve_workspace(args.dir)
     result = flow.plan(engine_from(args), workspace)
+    image = pin.note(workspace, "plan")  # the image the service will run, or what to do first
     if args.json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "image": image})
         return 0 if result.gate.ok else 1
     render_summary(result.summary)
     render_gate(result.gate.reports)
     out(f"saved plan: {result.saved.plan_file}")
+    if image:
+        out(image)
     if not result.gate.ok:
         err(f"error: {flow.GateFailedError(result.gate.reports)}; `mlfargate apply` will refuse this plan")
         return 1

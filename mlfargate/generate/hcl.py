@@ -10,7 +10,15 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from mlfargate import __version__
-from mlfargate.generate.model import SPEC_COPY, Ref, Template, Value, WorkspacePlan, template_escape
+from mlfargate.generate.model import (
+    SPEC_COPY,
+    Conditional,
+    Ref,
+    Template,
+    Value,
+    WorkspacePlan,
+    template_escape,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -47,6 +55,8 @@ def hcl_value(value: Value, depth: int = 0) -> str:
         return value.expr
     if isinstance(value, Template):
         return json.dumps(value.text(), ensure_ascii=False)
+    if isinstance(value, Conditional):
+        return f"{value.test.expr} ? {hcl_value(value.then)} : {hcl_value(value.otherwise)}"
     if isinstance(value, list):
         if all(_is_scalar(v) for v in value):
             return "[" + ", ".join(hcl_value(v, depth) for v in value) + "]"
@@ -91,6 +101,8 @@ def json_value(value: Value) -> object:
         return "${" + value.expr + "}"
     if isinstance(value, Template):
         return value.text()
+    if isinstance(value, Conditional):
+        return "${" + hcl_value(value) + "}"
     if isinstance(value, str):
         return template_escape(value)
     if isinstance(value, float) and value.is_integer():

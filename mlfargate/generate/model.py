@@ -63,8 +63,18 @@ class Template:
         return "".join(template_escape(p) if isinstance(p, str) else "${" + p.expr + "}" for p in self.parts)
 
 
-#: A module argument: literals, references, templates, and lists / objects of them.
-Value = None | bool | int | float | str | Ref | Template | list["Value"] | dict[str, "Value"]
+@dataclass(frozen=True)
+class Conditional:
+    """``test ? then : otherwise`` (Terraform's conditional expression) with one-line scalar branches:
+    bare in HCL, ``"${...}"`` in JSON. ``test`` is an expression such as ``var.image_digest == ""``."""
+
+    test: Ref
+    then: bool | int | float | str | Ref | Template
+    otherwise: bool | int | float | str | Ref | Template
+
+
+#: A module argument: literals, references, templates, conditionals, and lists / objects of them.
+Value = None | bool | int | float | str | Ref | Template | Conditional | list["Value"] | dict[str, "Value"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ class Variable:
     type: str  # an HCL type expression
     description: str
     nullable_default: bool = False  # default = null
+    validations: tuple[tuple[str, str], ...] = ()  # (condition expression, error message)
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,9 @@ class WorkspacePlan:
             elif isinstance(value, Template):
                 for part in value.parts:
                     walk(part, target, argument)
+            elif isinstance(value, Conditional):
+                for branch in (value.test, value.then, value.otherwise):
+                    walk(branch, target, argument)
             elif isinstance(value, list):
                 for item in value:
                     walk(item, target, argument)

@@ -23,6 +23,7 @@ from mlfargate.generate.model import (
     GENERATED_BY,
     SPEC_COPY,
     Backend,
+    Conditional,
     DataSource,
     ModuleCall,
     ModuleSource,
@@ -99,14 +100,31 @@ VARIABLES: tuple[Variable, ...] = (
         nullable_default=True,
     ),
 )
-#: Extra root variable when the workspace creates the ECR repository (spec without service.image).
-IMAGE_TAG = Variable(
-    "image_tag",
+#: The first deployment (docs/image.md): the workspace creates the ECR repository, but no image is in it
+#: until `mlfargate image push` pins one by digest in PIN_FILE. Until then the service runs no task (its
+#: desired count is 0 and autoscaling registers nothing), so a first apply never starts tasks that
+#: cannot pull their image; the apply after the push starts them.
+IMAGE_DIGEST = Variable(
+    "image_digest",
     "string",
-    "Tag of the image pushed to the ECR repository this workspace creates (tags are immutable).",
+    "Digest (sha256:...) of the model server image in the ECR repository this workspace creates, pinned "
+    "by `mlfargate image push` in image.auto.tfvars. Empty until then: the service runs no task.",
+    validations=(
+        (
+            'var.image_digest == "" || can(regex("^sha256:[0-9a-f]{64}$", var.image_digest))',
+            "image_digest must be empty (no image pushed yet) or an image digest: sha256: and 64 hex digits.",
+        ),
+    ),
 )
-#: terraform.tfvars value of image_tag until the operator sets the tag they pushed.
-DEFAULT_IMAGE_TAG = "v1"
+#: The file `mlfargate image push` writes the digest to: Terraform reads *.auto.tfvars after
+#: terraform.tfvars, and regenerating the workspace never touches it (generate owns only its files).
+PIN_FILE = "image.auto.tfvars"
+#: Root output: the repository `mlfargate image push` pushes to.
+IMAGE_REPOSITORY_OUTPUT = "image_repository_url"
+#: The tag the task definition names while no image is pinned (no task runs it).
+UNPINNED_TAG = "pending-image-push"
+_UNPINNED = Ref(f'var.{IMAGE_DIGEST.name} == ""')
+_PINNED = Ref(f'var.{IMAGE_DIGEST.name} != ""')
 #: GPU model servers load large weights before /ready answers: the ALB health checks wait this long
 #: (the modules' GPU examples use the same; the module default of 300 s suits CPU servers).
 GPU_HEALTH_CHECK_GRACE_S = 600
@@ -121,7 +139,7 @@ ModuleCallSpec = tuple[str, str, dict[str, Value], str]
 
 
 def variables(spec: Spec) -> list[Variable]:
-    return [*VARIABLES, IMAGE_TAG] if spec.service.image is None else list(VARIABLES)
+    return [*VARIABLES, IMAGE_DIGEST] if spec.service.image is None else list(VARIABLES)
 
 
 def tfvars(spec: Spec) -> dict[str, Value]:
@@ -129,7 +147,7 @@ def tfvars(spec: Spec) -> dict[str, Value]:
     if spec.aws.profile:
         values["aws_profile"] = spec.aws.profile
     if spec.service.image is None:
-        values["image_tag"] = DEFAULT_IMAGE_TAG
+        values[IMAGE_DIGEST.name] = ""  # until `mlfargate image push` pins one in PIN_FILE
     return values
 
 
@@ -301,7 +319,19 @@ def _gpu_capacity(spec: Spec, net: _Net) -> ModuleCallSpec:
 def _image(spec: Spec) -> Value:
     if spec.service.image is not None:
         return spec.service.image
-    return Template((_out("ecr", "repository_url"), ":", Ref("var.image_tag")))
+    repository = _out("ecr", "repository_url")
+    return Conditional(
+        _UNPINNED,
+        Template((repository, f":{UNPINNED_TAG}")),
+        Template((repository, "@", Ref(f"var.{IMAGE_DIGEST.name}"))),
+    )
+
+
+def _held_until_pinned(spec: Spec, value: int, held: int) -> Value:
+    """``value``, or ``held`` while the repository this workspace creates holds no pinned image."""
+    if spec.service.image is not None:
+        return value
+    return Conditional(_UNPINNED, held, value)
 
 
 def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
@@ -330,7 +360,7 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
         "task_role_arn": _out("iam", "task_role_arn"),
         "log_kms_key_arn": _out("ecs_cluster", "logs_kms_key_arn"),
         "spot_percentage": spec.spot.spot_percentage,  # also raises stopTimeout for Spot interruptions
-        "desired_count": spec.scaling.min_tasks,
+        "desired_count": _held_until_pinned(spec, spec.scaling.min_tasks, 0),
     }
     if c.capacity != "ec2":
         # Fargate and Managed Instances place the on-demand base in tasks; EC2 keeps it in the
@@ -353,8 +383,12 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
 
 def _autoscaling(spec: Spec) -> ModuleCallSpec:
     s = spec.scaling
-    inputs: dict[str, Value] = {
-        "name": spec.prefix,
+    inputs: dict[str, Value] = {"name": spec.prefix}
+    if spec.service.image is None:
+        # Registered only once an image is pinned: a scalable target (or a schedule) would otherwise
+        # raise the service above 0 tasks before its image exists.
+        inputs["create"] = _PINNED
+    inputs |= {
         "cluster_name": _out("ecs_cluster", "cluster_name"),
         "service_name": _out("ecs_service", "service_name"),
         "min_capacity": s.min_tasks,
@@ -408,6 +442,15 @@ def _observability(spec: Spec) -> ModuleCallSpec:
 
 def outputs(spec: Spec) -> list[Output]:
     scheme = "https" if spec.service.certificate_arn else "http"
+    image: list[Output] = []
+    if spec.service.image is None:
+        image.append(
+            Output(
+                IMAGE_REPOSITORY_OUTPUT,
+                _out("ecr", "repository_url"),
+                "ECR repository of the model server image (`mlfargate image push` pushes there).",
+            )
+        )
     return [
         Output(
             "endpoint_url",
@@ -428,4 +471,5 @@ def outputs(spec: Spec) -> list[Output]:
             ),
             "CloudWatch dashboard of the service.",
         ),
+        *image,
     ]

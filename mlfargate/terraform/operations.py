@@ -1,4 +1,5 @@
-"""The Terraform operations: ``init``, ``plan`` to a saved plan, ``apply`` a saved plan, ``state list``."""
+"""The Terraform operations: ``init``, ``plan`` to a saved plan, ``apply`` a saved plan, ``state list``,
+``output``."""
 
 from __future__ import annotations
 
@@ -89,3 +90,18 @@ def state_resources(engine: Engine, workspace: Path) -> list[str]:
     if result.returncode != 0:
         raise failure(result, "state list")
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+
+def outputs(engine: Engine, workspace: Path) -> dict[str, object]:
+    """The root outputs in the state (``terraform output -json``): name -> value; {} when there is no
+    state yet or it cannot be read (an uninitialised remote backend, say)."""
+    result = run(engine, workspace.resolve(), ["output", "-json", "-no-color"])
+    if result.returncode != 0:
+        return {}
+    try:
+        data = json.loads(result.stdout or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v.get("value") for k, v in data.items() if isinstance(v, dict)}

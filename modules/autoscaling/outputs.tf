@@ -1,11 +1,11 @@
 output "resource_id" {
-  description = "service/<cluster>/<service> of the scalable target."
-  value       = aws_appautoscaling_target.this.resource_id
+  description = "service/<cluster>/<service> of the scalable target; null when create is false."
+  value       = try(aws_appautoscaling_target.this[0].resource_id, null)
 }
 
 output "policy_arn" {
-  description = "Target-tracking policy ARN."
-  value       = aws_appautoscaling_policy.target_tracking.arn
+  description = "Target-tracking policy ARN; null when create is false."
+  value       = try(aws_appautoscaling_policy.target_tracking[0].arn, null)
 }
 
 output "scheduled_action_names" {

@@ -8,6 +8,13 @@ variable "name" {
   }
 }
 
+variable "create" {
+  description = "Register the scalable target, policy and schedules. false registers nothing and leaves the service at its desired count (mlfargate holds a service at 0 tasks this way until its image is pushed); true again registers them, and registering moves the service's count into [min_capacity, max_capacity]."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -41,6 +41,12 @@ def _source(source: str, base: Path) -> str:
     return source
 
 
+def _expression(text: str) -> str:
+    """An expression without its whitespace: bc-python-hcl2 re-prints expressions (``f(a, b)`` as
+    ``f(a,b)``), so the two serializations agree only up to spacing."""
+    return "".join(text.split())
+
+
 def _type(text: str) -> str:
     return text[2:-1] if text.startswith("${") and text.endswith("}") else text
 
@@ -73,6 +79,13 @@ def hcl_config(directory: Path) -> dict[str, Any]:
                 "type": _type(_unwrap(body["type"])),
                 "description": _unwrap(body["description"]),
                 "default": default,
+                "validation": [
+                    {
+                        "condition": _expression(_unwrap(v["condition"])),
+                        "error_message": _unwrap(v["error_message"]),
+                    }
+                    for v in body.get("validation", [])
+                ],
             }
     provider = _clean(merged["provider"][0]["aws"])
     config["provider"] = {k: _unwrap(v) for k, v in provider.items() if k != "default_tags"}
@@ -103,6 +116,10 @@ def json_config(path: Path) -> dict[str, Any]:
             "type": body["type"],
             "description": body["description"],
             "default": body.get("default"),
+            "validation": [
+                {"condition": _expression(v["condition"]), "error_message": v["error_message"]}
+                for v in body.get("validation", [])
+            ],
         }
     provider = raw["provider"]["aws"][0]
     config["provider"] = provider

@@ -32,6 +32,12 @@ def test_hcl_values() -> None:
     tpl = wsmodel.Template((wsmodel.Ref("module.ecr.repository_url"), ":", wsmodel.Ref("var.image_tag")))
     assert hcl.hcl_value(tpl) == '"${module.ecr.repository_url}:${var.image_tag}"'
     assert hcl.json_value(tpl) == "${module.ecr.repository_url}:${var.image_tag}"
+    cond = wsmodel.Conditional(wsmodel.Ref('var.d == ""'), tpl, wsmodel.Template(("a${b}",)))
+    assert hcl.hcl_value(cond) == 'var.d == "" ? "${module.ecr.repository_url}:${var.image_tag}" : "a$${b}"'
+    assert (
+        hcl.json_value(cond) == '${var.d == "" ? "${module.ecr.repository_url}:${var.image_tag}" : "a$${b}"}'
+    )
+    assert hcl.json_value(wsmodel.Conditional(wsmodel.Ref("var.x"), 0, 2)) == "${var.x ? 0 : 2}"
 
 
 def test_hcl_body_aligns_like_terraform_fmt() -> None:
@@ -117,6 +123,8 @@ def test_wiring_follows_the_spec() -> None:
     calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(gpu)}
     assert "ecr" not in calls  # the spec names its image
     assert calls["ecs_service"]["image"] == gpu.service.image
+    assert calls["ecs_service"]["desired_count"] == gpu.scaling.min_tasks  # the spec's image: no hold
+    assert "create" not in calls["autoscaling"]
     assert calls["iam"]["ecr_repository_arns"] == ["arn:aws:ecr:us-east-1:123456789012:repository/sentiment"]
     assert calls["gpu_capacity"]["spot_percentage"] == 70
     assert calls["gpu_capacity"]["max_size"] == 8  # one 4-vCPU task per g5.xlarge, 8 tasks at most
@@ -131,9 +139,17 @@ def test_wiring_follows_the_spec() -> None:
     calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(cpu)}
     assert "gpu_capacity" not in calls and "capacity_providers" not in calls["ecs_service"]
     assert calls["network"]["nat_gateways"] == data["network"]["nat_gateways"] == "none"
-    assert calls["ecs_service"]["image"] == wsmodel.Template(
-        (wsmodel.Ref("module.ecr.repository_url"), ":", wsmodel.Ref("var.image_tag"))
+    # The repository this workspace creates: the pinned digest once `mlfargate image push` set one;
+    # until then no task runs (desired count 0, no autoscaling that would raise it).
+    unpinned = wsmodel.Ref('var.image_digest == ""')
+    repository = wsmodel.Ref("module.ecr.repository_url")
+    assert calls["ecs_service"]["image"] == wsmodel.Conditional(
+        unpinned,
+        wsmodel.Template((repository, ":pending-image-push")),
+        wsmodel.Template((repository, "@", wsmodel.Ref("var.image_digest"))),
     )
+    assert calls["ecs_service"]["desired_count"] == wsmodel.Conditional(unpinned, 0, cpu.scaling.min_tasks)
+    assert calls["autoscaling"]["create"] == wsmodel.Ref('var.image_digest != ""')
 
     env = calls["ecs_service"]["environment"]
     # a prefix: the server downloads everything under it and loads the one model file found there
