@@ -22,9 +22,22 @@ from typing import Any
 from mlfargate.errors import MlfargateError
 from mlfargate.generate import hcl_eval
 from mlfargate.generate.hcl_eval import UNKNOWN, EvalError, Scope, Unknown
-from mlfargate.generate.model import Ref, Template, Value
+from mlfargate.generate.model import Conditional, Ref, Template, Value
 from mlfargate.spec.model import Spec
 
+#: The root variables as the workspace runs once deployed: an image pinned by digest (until then the
+#: service runs no task: docs/image.md). The cost stage prices that state; other root variables
+#: (region, profile) never decide what is created.
+RUNNING: dict[str, Any] = {"image_digest": "sha256:" + "0" * 64}
+
+
+def _root_lookup(root: str, name: str) -> Any:
+    if root == "var" and name in RUNNING:
+        return RUNNING[name]
+    return UNKNOWN  # data.aws_vpc.existing.cidr_block, var.aws_profile...: known at apply time
+
+
+_ROOT_SCOPE = Scope(_root_lookup)
 _MODULE_REF = re.compile(r"^module\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -240,15 +253,22 @@ class Inventory:
     resources: list[Resource] = field(default_factory=list)
 
     def plan_value(self, value: Value) -> Any:
-        """A render-plan argument as an evaluated value: ``module.X.Y`` references are followed."""
+        """A render-plan argument as an evaluated value: ``module.X.Y`` references are followed; root
+        variables take :data:`RUNNING` (the workspace as it runs), anything else is known only at apply
+        time (``data.aws_vpc.existing.cidr_block``...)."""
         if isinstance(value, Ref):
             match = _MODULE_REF.match(value.expr)
             if match is None:
-                return UNKNOWN  # var.image_tag, data.aws_vpc.existing...: known at apply time
+                return hcl_eval.eval_node(hcl_eval.parse_template("${" + value.expr + "}"), _ROOT_SCOPE)
             call, output = match.groups()
             if call not in self.calls:
                 raise EvalError(f"{value.expr}: the workspace has no module '{call}'")
             return self.calls[call].output(output)
+        if isinstance(value, Conditional):
+            test = self.plan_value(value.test)
+            if isinstance(test, Unknown):
+                return UNKNOWN
+            return self.plan_value(value.then if test else value.otherwise)
         if isinstance(value, Template):
             parts = [self.plan_value(p) if isinstance(p, Ref) else p for p in value.parts]
             return UNKNOWN if any(isinstance(p, Unknown) for p in parts) else "".join(map(str, parts))

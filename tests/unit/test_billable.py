@@ -131,6 +131,13 @@ def test_a_resource_that_a_count_switches_off_is_not_created() -> None:
     assert ec2.count("aws_appautoscaling_scheduled_action") == 2
 
 
+def test_the_inventory_is_the_workspace_as_it_runs_with_an_image_pinned() -> None:
+    """Until `mlfargate image push` pins a digest the workspace registers no autoscaling (docs/image.md);
+    the cost prices the service as it runs: scaling target, policy and schedules created."""
+    ec2 = inventory.build(rules.load_valid(REPO / "examples" / "cpu-fargate-spot.yaml"))
+    assert ec2.count("aws_appautoscaling_target") == 1 and ec2.count("aws_appautoscaling_policy") == 1
+
+
 def test_nat_none_shows_the_interface_endpoints_and_their_cost() -> None:
     est = cost.estimate(make_spec(network={"availability_zones": 3}), price_book.load("us-east-1"))
     vpce = line(est, "Interface VPC endpoints")
