@@ -34,6 +34,53 @@ def test_issue_example_is_the_init_template_and_valid(tmp_path: Path) -> None:
     assert [s.name for s in spec.scaling.schedules] == ["night", "workday"]
 
 
+def _model_default(path: list[str]) -> object:
+    from pydantic import BaseModel
+
+    from mlfargate.spec.model import Spec
+
+    model: type[BaseModel] = Spec
+    for key in path[:-1]:
+        annotation = model.model_fields[key].annotation
+        assert isinstance(annotation, type) and issubclass(annotation, BaseModel), path
+        model = annotation
+    return model.model_fields[path[-1]].get_default()
+
+
+def test_the_init_example_agrees_with_the_defaults() -> None:
+    """Regression (#16): the example set health_check_path: /health while the default (and the model
+    server's readiness) is /ready, so a first deployment routed traffic before the model loaded. Every
+    line whose comment says "(default)" holds the model's default; /ready is the check."""
+    import re
+
+    text = example_text()
+    claimed: list[list[str]] = []
+    stack: list[tuple[int, str]] = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].rstrip()
+        match = re.match(r"^( *)([a-z_]+):(.*)$", line)
+        if not match:
+            continue
+        indent, key, value = len(match[1]), match[2], match[3].strip()
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, key))
+        if "(default)" in raw and value:
+            claimed.append([k for _, k in stack])
+    assert ["service", "health_check_path"] in claimed and ["service", "container_port"] in claimed
+    spec = yaml.safe_load(text)
+    for path in claimed:
+        value: object = spec
+        for key in path:
+            assert isinstance(value, dict)
+            value = value[key]
+        assert value == _model_default(path), path
+    assert spec["service"]["health_check_path"] == "/ready"
+    assert "image" not in spec["service"], (
+        "the first deployment pushes to the repository the workspace creates"
+    )
+
+
 def test_defaults_are_filled_but_not_dumped_when_unset() -> None:
     spec = load(REPO / "examples/cpu-fargate-spot.yaml")
     assert spec.service.health_check_path == "/ready"
