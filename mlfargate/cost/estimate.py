@@ -185,12 +185,12 @@ def estimate(spec: Spec, book: PriceBook, cat: Catalog | None = None) -> Estimat
             )
         vcpu, gb = c.cpu / 1024, c.memory / 1024
         arch = "arm" if c.architecture == "arm64" else "x86"
-        od_price = _task_price(book, f"fargate.{arch}", vcpu, gb)
+        od_price = task_price(book, f"fargate.{arch}", vcpu, gb)
         w = _weekly_units(tl.slots, 1, base, pct)
         label = f"{c.architecture}, {vcpu:g} vCPU, {gb:g} GB"
         lines.append(_compute_line(f"Fargate on-demand tasks ({label})", "task-hour", od_price, w, "od"))
         if arch == "x86":
-            spot_price = _task_price(book, "fargate.spot", vcpu, gb)
+            spot_price = task_price(book, "fargate.spot", vcpu, gb)
             lines.append(_compute_line(f"Fargate Spot tasks ({label})", "task-hour", spot_price, w, "spot"))
         else:
             assumptions.append("Fargate Spot runs x86_64 only: an arm64 service has no Spot line.")
@@ -234,7 +234,7 @@ def estimate(spec: Spec, book: PriceBook, cat: Catalog | None = None) -> Estimat
             )
         capacity["tasks_per_unit"] = tpi
         capacity["instance_type"] = first
-    lines.extend(_fixed_lines(spec, book, assumptions))
+    lines.extend(fixed_lines(spec, book, assumptions))
     assumptions.extend(tl.notes)
     assumptions.extend(book.notes)
     return Estimate(
@@ -249,7 +249,8 @@ def estimate(spec: Spec, book: PriceBook, cat: Catalog | None = None) -> Estimat
     )
 
 
-def _task_price(book: PriceBook, prefix: str, vcpu: float, gb: float) -> Price:
+def task_price(book: PriceBook, prefix: str, vcpu: float, gb: float) -> Price:
+    """One Fargate task-hour: ``vcpu`` x the vCPU-hour price + ``gb`` x the GB-hour price of ``prefix``."""
     p_cpu, p_gb = book.get(f"{prefix}.vcpu_hour"), book.get(f"{prefix}.gb_hour")
     return Price(
         key=f"{prefix}.task_hour",
@@ -260,7 +261,10 @@ def _task_price(book: PriceBook, prefix: str, vcpu: float, gb: float) -> Price:
     )
 
 
-def _fixed_lines(spec: Spec, book: PriceBook, assumptions: list[str]) -> list[Line]:
+def fixed_lines(spec: Spec, book: PriceBook, assumptions: list[str]) -> list[Line]:
+    """The lines that do not depend on the task count, with monthly quantities (fixed: per hour x 730;
+    usage: 0 with their unit prices). Appends what they assume to ``assumptions``. Shared by the
+    monthly estimate and the cost per hour now (:mod:`mlfargate.cost.now`)."""
     hours = float(HOURS_PER_MONTH)
     lines = [Line("Application Load Balancer", "hour", book.get("alb.hour"), hours, hours, "fixed")]
     net = spec.network
