@@ -20,10 +20,15 @@ ClientFactory = Callable[[str], Any]
 
 
 def aws_factory(region: str, profile: str | None = None, endpoint_url: str | None = None) -> ClientFactory:
-    """The production factory: :func:`mlfargate.aws.client` for the spec's region and profile."""
+    """The production factory: :func:`mlfargate.aws.client` for the spec's region and profile, every
+    client from one boto3 session (made on first use), so the service models load once. Use a factory
+    from one thread (the TUI makes one per worker thread)."""
+    shared: list[Any] = []
 
     def make(service: str) -> Any:
-        return aws.client(service, region, profile, endpoint_url)
+        if not shared:
+            shared.append(aws.session(region, profile))
+        return aws.client(service, region, profile, endpoint_url, from_session=shared[0])
 
     return make
 

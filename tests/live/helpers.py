@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from mlfargate import aws
-from mlfargate.live.clients import ClientFactory
+from mlfargate.live.clients import ClientFactory, aws_factory
 from mlfargate.spec import model as spec_model
 
 REGION = "us-east-1"
@@ -99,8 +99,11 @@ class CallCounter:
 
 
 def counting_factory(url: str, counter: CallCounter, region: str = REGION) -> ClientFactory:
+    """The production factory (one session per factory), each client hooked to ``counter``."""
+    base = aws_factory(region, None, url)
+
     def make(service: str) -> Any:
-        return counter.hook(aws.client(service, region, endpoint_url=url))
+        return counter.hook(base(service))
 
     return make
 
