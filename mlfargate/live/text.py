@@ -164,7 +164,7 @@ def _cost_lines(snap: Snapshot) -> list[str]:
         f"{line.quantity:g} x {line.item}" for line in cost.lines if line.kind == "compute" and line.quantity
     ]
     out = [
-        f"cost now {money(cost.per_hour)}/h{star} ({money(cost.per_month)}/month at this rate): "
+        f"cost now ${cost.per_hour:,.3f}/h{star} ({money(cost.per_month)}/month at this rate): "
         + ("; ".join(what) if what else "nothing running")
         + "; plus fixed lines"
     ]
