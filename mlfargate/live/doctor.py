@@ -25,9 +25,10 @@ and tests/live/test_doctor.py):
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,9 +136,11 @@ def diagnose(
     *,
     engine_note: str | None = None,
     engine_problem: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Diagnosis:
     """Every rule over ``snapshot``; ``engine_note``/``engine_problem`` say which Terraform engine will
-    run (or why none can)."""
+    run (or why none can); ``env`` (default: the process environment) is checked for a region or
+    profile that differs from the spec's."""
     used = _Used()
     advice: list[Advice] = []
     for rule in _RULES:
@@ -157,6 +160,7 @@ def diagnose(
     if snapshot.account:
         expected = f" (the spec names {spec.aws.account_id})" if spec.aws.account_id else ""
         notes.append(f"account: {snapshot.account}{expected}; region: {snapshot.region}")
+    notes.extend(environment_notes(spec, os.environ if env is None else env))
     return Diagnosis(
         prefix=snapshot.prefix,
         region=snapshot.region,
@@ -166,6 +170,30 @@ def diagnose(
         notes=tuple(notes),
         unread=snapshot.unread,
     )
+
+
+def environment_notes(spec: Spec, env: Mapping[str, str]) -> list[str]:
+    """Where the shell's AWS settings differ from the spec's (mlfargate follows the spec)."""
+    notes = []
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if env.get(var) and env[var] != spec.aws.region:
+            notes.append(
+                f"{var}={env[var]} differs from the spec's region; mlfargate reads {spec.aws.region}"
+            )
+            break
+    shell = env.get("AWS_PROFILE")
+    if spec.aws.profile and shell and shell != spec.aws.profile:
+        notes.append(
+            f"AWS_PROFILE={shell} differs from the spec's aws.profile; mlfargate uses {spec.aws.profile} "
+            "(and ignores AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+        )
+    elif not spec.aws.profile:
+        notes.append(
+            "credentials: the default chain"
+            + (f" (AWS_PROFILE={shell})" if shell else "")
+            + " (no aws.profile in the spec)"
+        )
+    return notes
 
 
 def not_deployed(spec: Spec, message: str, what: str, *, engine_note: str | None = None) -> Diagnosis:
@@ -607,13 +635,16 @@ def _account(snapshot: Snapshot, spec: Spec, used: _Used) -> list[Advice]:
     want = spec.aws.account_id
     if not want or not snapshot.account or snapshot.account == want:
         return []
-    profile = spec.aws.profile or "the default credential chain"
+    fix = (
+        f"set aws.profile (now {spec.aws.profile}; AWS_PROFILE does not override it) to a profile of account {want}"
+        if spec.aws.profile
+        else f"set aws.profile in the spec (or AWS_PROFILE) to a profile of account {want}"
+    )
     return [
         Advice(
             "account",
             f"the credentials are for account {snapshot.account}, the spec names {want}",
-            f"use the profile of account {want} (aws.profile, now {profile}; AWS_PROFILE overrides nothing "
-            "here) or fix aws.account_id",
+            f"{fix}, or fix aws.account_id",
             (f"sts:GetCallerIdentity account {snapshot.account}", f"spec: aws.account_id {want}"),
         )
     ]

@@ -49,13 +49,13 @@ from tests.live.test_status_stubbed import CI, GPU_SPEC, asg, gpu_task, queue_ec
 TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/svc-dev-tg/73e2d6bc24d8a067"
 
 
-def doctor(scenario: Scenario, text: str | None = None) -> Any:
+def doctor(scenario: Scenario, text: str | None = None, env: dict[str, str] | None = None) -> Any:
     from tests.live.helpers import spec_from
 
     stubbed = StubbedAws()
     scenario.queue(stubbed)
     snap = refresh(stubbed, text)
-    return diagnose(snap, spec_from(text) if text else spec_from())
+    return diagnose(snap, spec_from(text) if text else spec_from(), env=env or {})
 
 
 def rules(d: Any) -> list[str]:
@@ -65,7 +65,21 @@ def rules(d: Any) -> list[str]:
 def test_a_healthy_service_yields_no_advice() -> None:
     d = doctor(Scenario())
     assert d.advice == () and d.unrecognised == () and d.healthy
-    assert d.notes == ("account: 123456789012; region: us-east-1",)
+    assert d.notes == (
+        "account: 123456789012; region: us-east-1",
+        "credentials: the default chain (no aws.profile in the spec)",
+    )
+
+
+def test_a_shell_region_or_profile_other_than_the_spec_is_a_note() -> None:
+    text = SPEC_TEXT.replace("  region: us-east-1\n", "  region: us-east-1\n  profile: ml-dev\n")
+    d = doctor(Scenario(), text, env={"AWS_DEFAULT_REGION": "eu-west-1", "AWS_PROFILE": "personal"})
+    assert d.healthy
+    assert d.notes[1:] == (
+        "AWS_DEFAULT_REGION=eu-west-1 differs from the spec's region; mlfargate reads us-east-1",
+        "AWS_PROFILE=personal differs from the spec's aws.profile; mlfargate uses ml-dev (and ignores "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+    )
 
 
 def test_a_healthy_service_in_moto_yields_no_advice(
