@@ -180,7 +180,8 @@ class Watcher:
         container_port = self.spec.service.container_port
         targets = tuple(_target(t) for t in raw_targets)
         tasks = [_task(raw, self.names, by_arn) for raw in raw_tasks]
-        tasks = [_attach(t, targets, container_port, slow.metrics) for t in tasks]
+        by_ip = {(t.id, t.port if t.port is not None else container_port): t for t in targets}
+        tasks = [_attach(t, by_ip, container_port, slow.metrics) for t in tasks]
         ip_to_task: dict[tuple[str, int | None], str] = {
             (t.ip, container_port): t.id for t in tasks if t.ip and t.desired_status == "RUNNING"
         }
@@ -431,10 +432,11 @@ def _task_ip(raw: dict[str, Any]) -> str | None:
     return None
 
 
-def _attach(task: Task, targets: Sequence[TargetHealth], port: int, metrics: Metrics | None) -> Task:
-    target = next((t for t in targets if task.ip and t.id == task.ip and t.port in (port, None)), None)
-    if task.desired_status != "RUNNING":
-        target = None
+def _attach(
+    task: Task, targets: dict[tuple[str, int], TargetHealth], port: int, metrics: Metrics | None
+) -> Task:
+    """The task with its target (same IP, the container port) and its Container Insights values."""
+    target = targets.get((task.ip, port)) if task.ip and task.desired_status == "RUNNING" else None
     cpu = metrics.task_cpu.get(task.id) if metrics else None
     memory = metrics.task_memory.get(task.id) if metrics else None
     return dataclasses.replace(task, target=target, cpu_percent=cpu, memory_percent=memory)
