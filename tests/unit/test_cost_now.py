@@ -15,27 +15,19 @@ import pytest
 
 from mlfargate.cost import estimate, price_book
 from mlfargate.cost.now import InstanceCount, TaskCount, cost_now
-from mlfargate.spec import rules
-from mlfargate.spec.model import Spec, from_data
+from mlfargate.spec.model import Spec
+from tests.unit.test_cost import make_spec as cost_spec
 
 BOOK = price_book.load("us-east-1", use_cache=False)
 
 
 def make_spec(**over: Any) -> Spec:
-    data: dict[str, Any] = {
-        "name": "svc",
-        "environment": "dev",
-        "aws": {"region": "us-east-1"},
-        "network": {"vpc_cidr": "10.0.0.0/16", "availability_zones": 2, "nat_gateways": "single"},
-        "compute": {"capacity": "fargate", "cpu": 2048, "memory": 4096},
-        "spot": {"on_demand_base": 1, "spot_percentage": 50},
-        "scaling": {"min_tasks": 1, "max_tasks": 6},
-    }
+    """test_cost's spec with one NAT gateway, Spot above one on-demand task, and room to scale."""
+    base = {"network": {"nat_gateways": "single"}, "spot": {"on_demand_base": 1, "spot_percentage": 50},
+            "scaling": {"min_tasks": 1, "max_tasks": 6}}  # fmt: skip
     for key, value in over.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) else value
-    spec = from_data(data)
-    assert rules.check(spec) == [], rules.check(spec)
-    return spec
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    return cost_spec(**base)
 
 
 def by_item(cost: Any) -> dict[str, tuple[float, float]]:
