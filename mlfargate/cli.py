@@ -7,6 +7,7 @@ Commands live in :mod:`mlfargate.commands`; each registers itself. User errors
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,7 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mlfargate status --watch | head`): stop quietly, like a process that
+        # gets SIGPIPE, and keep the interpreter's final flush from complaining about the closed pipe.
+        _silence_stdout()
+        return 141
     return code
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

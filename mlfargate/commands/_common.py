@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlfargate import flow
+    from mlfargate.live.collect import Watcher
     from mlfargate.policy.report import PolicyReport
+    from mlfargate.spec.model import Spec
     from mlfargate.terraform.engine import Engine
     from mlfargate.terraform.plan_summary import PlanSummary
 
@@ -83,6 +85,65 @@ def engine_from(args: argparse.Namespace) -> Engine:
     from mlfargate.terraform import engine
 
     return engine.select(args.terraform, args.plugin_dir, args.cli_config)
+
+
+# --------------------------------------------------------------------------------------------------
+# The live service (status, doctor SPEC)
+
+
+def add_live_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every AWS call to this endpoint (an emulator such as moto_server); "
+        "default: $MLFARGATE_AWS_ENDPOINT_URL, else AWS",
+    )
+    parser.add_argument(
+        "--cluster", metavar="C", help="ECS cluster (default: the spec's <name>-<environment>)"
+    )
+    parser.add_argument(
+        "--service", metavar="S", help="ECS service (default: the spec's <name>-<environment>)"
+    )
+
+
+def watch_seconds(text: str) -> int:
+    """``--watch SECONDS``: a whole number of seconds in the allowed range, else one clear error."""
+    from mlfargate.errors import MlfargateError
+    from mlfargate.live.watch import MAX_EVERY_S, MIN_EVERY_S
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not MIN_EVERY_S <= value <= MAX_EVERY_S:
+        raise MlfargateError(
+            f"--watch {text!r}: give a whole number of seconds from {MIN_EVERY_S} to {MAX_EVERY_S} (default 15)"
+        )
+    return value
+
+
+def live_watcher(spec: Spec, args: argparse.Namespace) -> Watcher:
+    """The live stage's watcher for ``spec`` with the command's --endpoint-url/--cluster/--service."""
+    from mlfargate.cost import price_book
+    from mlfargate.errors import MlfargateError
+    from mlfargate.live.clients import aws_factory
+    from mlfargate.live.collect import Watcher
+    from mlfargate.live.names import names_for
+
+    url = args.endpoint_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise MlfargateError(f"--endpoint-url {url!r}: give an http:// or https:// URL")
+    for flag, value in (("--cluster", args.cluster), ("--service", args.service)):
+        if value is not None and not value.strip():
+            raise MlfargateError(f"{flag} is empty: give the ECS {flag[2:]} name")
+    names = names_for(spec, cluster=args.cluster, service=args.service)
+    book, book_error = None, None
+    try:
+        book = price_book.load(spec.aws.region)
+    except price_book.PricingError as exc:
+        book_error = str(exc)
+    factory = aws_factory(spec.aws.region, spec.aws.profile, url)
+    return Watcher(spec, names, factory, book=book, book_error=book_error)
 
 
 # --------------------------------------------------------------------------------------------------

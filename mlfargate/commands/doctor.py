@@ -1,4 +1,8 @@
-"""``mlfargate doctor``: which Terraform engine and version will run, and the provider mirror setup."""
+"""``mlfargate doctor``: which Terraform engine and version will run, and the provider mirror setup.
+
+``mlfargate doctor SPEC``: the deployed service's failure patterns turned into advice with evidence
+(:mod:`mlfargate.live.doctor`), plus the engine that will run. Exit 0 when nothing is wrong, 1 when
+there is advice or an unrecognised failure."""
 
 from __future__ import annotations
 
@@ -7,22 +11,43 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, add_engine_args, emit_json, engine_from, out
+from mlfargate.commands._common import (
+    Subparsers,
+    add_engine_args,
+    add_live_args,
+    emit_json,
+    engine_from,
+    live_watcher,
+    out,
+)
 
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
         "doctor",
-        help="show the Terraform engine, its version and the provider mirror setup",
-        description="Show which Terraform engine mlfargate will run (and why), its version, the "
-        "provider mirror (--plugin-dir, CLI config filesystem_mirror) and the checkov version.",
+        help="show the Terraform engine and provider mirror setup; with SPEC, diagnose the deployed service",
+        description="Without SPEC: show which Terraform engine mlfargate will run (and why), its version, the "
+        "provider mirror (--plugin-dir, CLI config filesystem_mirror) and the checkov version. With SPEC: "
+        "read the deployed service (like `mlfargate status`) and turn failure patterns into advice, each with "
+        "the evidence it matched; unknown failures are shown raw. Exit 1 when there is something to fix.",
     )
+    p.add_argument("spec", nargs="?", help="spec file of a deployed service (omit to report the engine only)")
     add_engine_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_live_args(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.spec is not None:
+        return run_spec(args)
+    from mlfargate.errors import MlfargateError
+
+    for flag in ("endpoint_url", "cluster", "service"):
+        if getattr(args, flag) is not None:
+            raise MlfargateError(
+                f"--{flag.replace('_', '-')} needs SPEC: `mlfargate doctor SPEC --{flag.replace('_', '-')} ...`"
+            )
     from mlfargate.terraform.engine import cli_config_mirrors
 
     engine = engine_from(args)
@@ -50,3 +75,31 @@ def run(args: argparse.Namespace) -> int:
     out(f"CLI config: {data['cli_config'] or 'none'}; filesystem mirrors: {', '.join(mirrors) or 'none'}")
     out(f"policy gate: checkov {data['checkov']} (in-process)")
     return 0
+
+
+def run_spec(args: argparse.Namespace) -> int:
+    from mlfargate.live import doctor, text
+    from mlfargate.live.collect import NotDeployedError
+    from mlfargate.spec.rules import load_valid
+    from mlfargate.terraform.engine import EngineError
+
+    spec = load_valid(Path(args.spec))
+    engine_note = engine_problem = None
+    try:
+        engine = engine_from(args)
+        engine_note = f"{engine.describe()} (chosen by {engine.source}), version {engine.version()}"
+    except EngineError as exc:
+        engine_problem = str(exc)
+    watcher = live_watcher(spec, args)
+    try:
+        snap = watcher.refresh()
+    except NotDeployedError as exc:
+        diagnosis = doctor.not_deployed(spec, str(exc), exc.what, engine_note=engine_note)
+    else:
+        diagnosis = doctor.diagnose(snap, spec, engine_note=engine_note, engine_problem=engine_problem)
+    if args.json:
+        emit_json(diagnosis.to_dict())
+    else:
+        for line in text.doctor_lines(diagnosis):
+            out(line)
+    return 0 if diagnosis.healthy else 1

@@ -192,7 +192,7 @@ def estimate(
             )
         vcpu, gb = c.cpu / 1024, c.memory / 1024
         arch = "arm" if c.architecture == "arm64" else "x86"
-        od_price = _task_price(book, f"fargate.{arch}", vcpu, gb)
+        od_price = task_price(book, f"fargate.{arch}", vcpu, gb)
         w = _weekly_units(tl.intervals, 1, base, pct)
         label = f"{c.architecture}, {vcpu:g} vCPU, {gb:g} GB"
         lines.append(
@@ -200,7 +200,7 @@ def estimate(
         )
         if pct > 0:
             spot_prefix = "fargate.spot_arm" if arch == "arm" else "fargate.spot"
-            spot_price = _task_price(book, spot_prefix, vcpu, gb)
+            spot_price = task_price(book, spot_prefix, vcpu, gb)
             lines.append(
                 _compute_line(
                     f"Fargate Spot tasks ({label})", "task-hour", spot_price, w, ("spot",), _FARGATE
@@ -293,7 +293,8 @@ def _estimate_notes(lines: list[Line], assumptions: list[str]) -> None:
             assumptions.append(f"{line.item} at {price.usd:g} USD per {line.unit}: {price.source}")
 
 
-def _task_price(book: PriceBook, prefix: str, vcpu: float, gb: float) -> Price:
+def task_price(book: PriceBook, prefix: str, vcpu: float, gb: float) -> Price:
+    """One Fargate task-hour: ``vcpu`` x the vCPU-hour price + ``gb`` x the GB-hour price of ``prefix``."""
     p_cpu, p_gb = book.get(f"{prefix}.vcpu_hour"), book.get(f"{prefix}.gb_hour")
     return Price(
         key=f"{prefix}.task_hour",
