@@ -163,4 +163,9 @@ def test_cdktf_json_app_reproduces_the_synth(cdktf_workspaces: dict[str, Path], 
     assert not generate(
         workspace_dir / "mlfargate.yaml", workspace_dir, Options(format="cdktf", check_only=True)
     ).changed
-    assert set(manifest_hashes) == {"cdktf.json", "mlfargate.yaml", str(stack.relative_to(workspace_dir))}
+    assert set(manifest_hashes) == {
+        "cdktf.json",
+        "mlfargate.yaml",
+        ".gitignore",
+        str(stack.relative_to(workspace_dir)),
+    }
