@@ -317,6 +317,7 @@ def generate(spec_path: Path, out_dir: Path, options: Options | None = None) -> 
     refuse_target(out_dir)
     files, notes = render_files(spec_path, out_dir, options)
     with _locked(out_dir):
+        read_manifest(out_dir)  # untrusted: refuse a tampered one before anything is restored or read
         if options.check_only:
             interrupted = staged_journal(out_dir)
             if interrupted is not None:

@@ -480,3 +480,19 @@ def test_committed_environments_ignore_their_plans() -> None:
     for name in ("dev", "prod"):
         text = (REPO / "environments" / name / GITIGNORE).read_text()
         assert text == workspace.GITIGNORE_TEXT
+
+
+def test_a_tampered_manifest_is_refused_before_a_leftover_stage_is_restored(tmp_path: Path) -> None:
+    """Recovery writes files; a tampered manifest must stop generate before that, so that its
+    "nothing was written, removed or shown" stays true."""
+    spec, out, _ = _old_workspace(tmp_path / "case")
+    killer = tmp_path / "killer.py"
+    killer.write_text(_KILLER)
+    assert _run(str(killer), str(spec), str(out), "swap", "2", cwd=REPO).returncode == -signal.SIGKILL
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["files"]["../victim.txt"] = "0" * 64
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    before = _snapshot(tmp_path)
+    with pytest.raises(WorkspaceError, match="nothing was written, removed or shown"):
+        generate(spec, out)
+    assert _snapshot(tmp_path) == before
