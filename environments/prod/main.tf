@@ -36,7 +36,7 @@ module "iam" {
   log_group_name      = "/ecs/sentiment-prod"
 }
 
-# Application Load Balancer, HTTPS
+# Application Load Balancer, internet-facing, HTTPS; forwards /predict, /ready only
 module "alb" {
   source = "../../modules/alb"
   #checkov:skip=CKV_TF_1:local module of this repository, reviewed and versioned in the same commit as the workspace
@@ -49,6 +49,8 @@ module "alb" {
   container_port    = 8080
   health_check_path = "/ready"
   certificate_arn   = "arn:aws:acm:us-east-1:123456789012:certificate/5f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"
+  ingress_cidrs     = ["0.0.0.0/0"]
+  forwarded_paths   = ["/predict", "/ready"]
 }
 
 # ECS cluster (Container Insights, exec audit log)
@@ -73,17 +75,19 @@ module "gpu_capacity" {
     environment  = "prod"
     "managed-by" = "mlfargate"
   }
-  capacity             = "ec2"
-  cluster_name         = module.ecs_cluster.cluster_name
-  cluster_arn          = module.ecs_cluster.cluster_arn
-  vpc_id               = module.network.vpc_id
-  subnet_ids           = module.network.private_subnet_ids
-  instance_types       = ["g5.xlarge", "g6.xlarge"]
-  gpus_per_instance    = 1
-  instance_profile_arn = module.iam.instance_profile_arn
-  spot_percentage      = 70
-  on_demand_base       = 1
-  max_size             = 8
+  capacity               = "ec2"
+  cluster_name           = module.ecs_cluster.cluster_name
+  cluster_arn            = module.ecs_cluster.cluster_arn
+  vpc_id                 = module.network.vpc_id
+  subnet_ids             = module.network.private_subnet_ids
+  instance_types         = ["g5.xlarge", "g6.xlarge"]
+  gpus_per_instance      = 1
+  instance_profile_arn   = module.iam.instance_profile_arn
+  spot_percentage        = 70
+  egress_cidrs           = [module.network.vpc_cidr, "0.0.0.0/0"]
+  egress_prefix_list_ids = [module.network.s3_prefix_list_id]
+  on_demand_base         = 1
+  max_size               = 8
 }
 
 # The model server: 1 GPU, 3072 CPU units, 12288 MiB per task
@@ -100,10 +104,14 @@ module "ecs_service" {
   image          = var.image_digest == "" ? "${module.ecr.repository_url}:pending-image-push" : "${module.ecr.repository_url}@${var.image_digest}"
   container_port = 8080
   environment = {
-    PORT       = "8080"
-    MODEL_PATH = "s3://acme-models/sentiment/v3/model.onnx"
+    PORT               = "8080"
+    MODEL_PATH         = "s3://acme-models/sentiment/v3/model.onnx"
+    MAX_BATCH_DELAY_MS = "10"
+    MAX_BATCH_SIZE     = "16"
   }
   cluster_arn                       = module.ecs_cluster.cluster_arn
+  egress_cidrs                      = [module.network.vpc_cidr, "0.0.0.0/0"]
+  egress_prefix_list_ids            = [module.network.s3_prefix_list_id]
   vpc_id                            = module.network.vpc_id
   subnet_ids                        = module.network.private_subnet_ids
   alb_security_group_id             = module.alb.security_group_id

@@ -1,7 +1,8 @@
 """``mlfargate generate SPEC --out DIR``: a Terraform workspace (HCL, or a CDK Terrain app) from a spec.
 
 Regenerating shows a unified diff of every changed file and refuses to overwrite files the operator
-edited unless ``--force``; ``--check`` only reports (exit 1 when the workspace is out of date).
+edited unless ``--force``; ``--check`` only reports (exit 1 when the workspace is out of date). A
+regeneration is all or nothing, and one interrupted earlier is restored first (a ``note:`` says so).
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ def register(sub: Subparsers) -> None:
         help=f"git URL of the modules repository (default ${MODULES_REPO_ENV} or {DEFAULT_MODULES_REPO})",
     )
     p.add_argument("--backend-bucket", help="S3 bucket for the state (without it the backend is commented)")
-    p.add_argument("--force", action="store_true", help="overwrite files edited since they were generated")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite files edited since they were generated; keep *.tf files mlfargate did not write",
+    )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when the workspace differs")
     p.add_argument("--json", action="store_true", help="print a JSON object (with the diffs)")
     p.set_defaults(handler=run)

@@ -112,6 +112,10 @@ CLASSIFICATION: dict[str, Classification] = {
     ),
     "aws_lb_target_group": _none("no charge (part of the load balancer's hours and LCUs)", _VPC),
     "aws_lb_listener": _none("no charge (part of the load balancer's hours and LCUs)", _VPC),
+    "aws_lb_listener_rule": _none(
+        "no charge (rule evaluations are an LCU dimension: the first 10 rules a request meets are free)",
+        "https://aws.amazon.com/elasticloadbalancing/pricing/",
+    ),
     "aws_wafv2_web_acl_association": _none(
         "no charge for the association; the web ACL is the caller's and bills where it was created",
         "https://aws.amazon.com/waf/pricing/",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,10 @@ def cdktf_app_args(options: Options) -> list[str]:
 def cdktf_json(options: Options) -> str:
     config = {
         "language": "python",
-        "app": "python -m cdktf_app " + " ".join(cdktf_app_args(options)),
+        # cdktn runs "app" through a shell (spawn with shell: true: terraform-cdk's
+        # packages/@cdktf/cli-core/src/lib/synth-stack.ts, kept by cdktn): every argument is quoted,
+        # so a --modules-repo such as "x; touch y" stays one argument, not a second command at synth.
+        "app": shlex.join(["python", "-m", "cdktf_app", *cdktf_app_args(options)]),
         "output": CDKTF_OUT,
         "sendCrashReports": "false",
         "terraformProviders": [],

@@ -13,7 +13,7 @@ a module creates a type the cost stage has not classified.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -167,7 +167,7 @@ class _Module:
             count, _keys = self.count(root, name)
             body = self.files.resources[(root, name)]
             multi = "count" in body or "for_each" in body
-            return Unknown(count) if multi else UNKNOWN
+            return Unknown(count) if multi else _Configured(body, self.scope)
         raise EvalError(f"module {self.module}: cannot resolve {root}.{name}")
 
     def count(self, rtype: str, rname: str) -> tuple[int | None, tuple[str, ...]]:
@@ -189,6 +189,32 @@ class _Module:
             else:
                 self._counts[key] = (1, ())
         return self._counts[key]
+
+
+class _Configured(Mapping[str, Any]):
+    """A single resource's attributes as Terraform knows them at plan time: an argument the
+    configuration sets is its value (``aws_vpc.this.cidr_block`` is ``var.cidr``); anything else
+    (``id``, ``arn``, computed attributes) is known only at apply time."""
+
+    def __init__(self, body: dict[str, Any], scope: Scope) -> None:
+        self._body, self._scope = body, scope
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._body or key in ("count", "for_each", "lifecycle", "depends_on", "provider"):
+            return UNKNOWN
+        try:
+            return hcl_eval.evaluate(_first(self._body, key), self._scope)
+        except EvalError:
+            return UNKNOWN
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ AWS_PROVIDER_VERSION = ">= 6.28.0, < 7.0.0"
 AWS_PROVIDER_SOURCE = "hashicorp/aws"
 #: Name of the spec copy written into every workspace.
 SPEC_COPY = DEFAULT_FILE
+#: Every workspace's own .gitignore (plans, state, downloads stay out of git; the lock file stays in).
+GITIGNORE = ".gitignore"
 GENERATED_BY = "mlfargate"
 #: Where the CDK Terrain app writes its synthesized stack, relative to the workspace (cdktn's layout).
 CDKTF_OUT = "cdktf.out"

@@ -36,7 +36,7 @@ from mlfargate.generate.model import (
     WorkspacePlan,
 )
 from mlfargate.spec.model import Spec
-from mlfargate.spec.rules import bucket_name_error
+from mlfargate.spec.rules import bucket_name_error, secret_resource_arn
 
 # --------------------------------------------------------------------------------------------------
 # The plan: every module argument is decided here and only here.
@@ -49,8 +49,11 @@ def plan(
         problem = bucket_name_error(backend_bucket)
         if problem:
             raise RenderError(f"--backend-bucket {backend_bucket!r} {problem}")
+    extra = module_waivers(spec)
     modules = [
-        ModuleCall(name, module, source.for_module(module), inputs, comment, source.waivers())
+        ModuleCall(
+            name, module, source.for_module(module), inputs, comment, source.waivers() + extra.get(name, ())
+        )
         for name, module, inputs, comment in module_calls(spec)
     ]
     notes = []
@@ -176,6 +179,11 @@ class _Net:
             self.vpc_cidr = Ref("data.aws_vpc.existing.cidr_block")
             self.public = list(net.public_subnet_ids or [])
             self.private = list(net.private_subnet_ids or [])
+        # The S3 gateway endpoint's prefix list: the network module's endpoint, or AWS's managed list
+        # for the region (the same pl-... every gateway endpoint to S3 in the region routes to).
+        self.s3_prefix_list: Value = (
+            _out("network", "s3_prefix_list_id") if self.creates else Ref("data.aws_prefix_list.s3.id")
+        )
 
 
 def data_sources(spec: Spec) -> list[DataSource]:
@@ -187,8 +195,74 @@ def data_sources(spec: Spec) -> list[DataSource]:
             "existing",
             {"id": spec.network.vpc_id},
             "The existing VPC's CIDR (the ALB may only send traffic there); no module looks it up.",
-        )
+        ),
+        DataSource(
+            "aws_prefix_list",
+            "s3",
+            {"name": f"com.amazonaws.{spec.aws.region}.s3"},
+            "S3's managed prefix list in the region: tasks and hosts reach S3 (image layers, the model) "
+            "through it without 0.0.0.0/0.",
+        ),
     ]
+
+
+def egress(spec: Spec, net: _Net) -> tuple[list[Value], list[Value]]:
+    """Where tasks and GPU hosts may open HTTPS connections: (CIDRs, prefix lists). Always the VPC
+    (interface endpoints) and S3's prefix list (gateway endpoint); beyond them only with NAT (or an
+    existing VPC, whose routes the spec does not know): service.egress_cidrs, default 0.0.0.0/0."""
+    cidrs: list[Value] = [net.vpc_cidr]
+    if not (net.creates and spec.network.nat == "none"):
+        beyond = spec.service.egress_cidrs or ["0.0.0.0/0"]
+        cidrs += [c for c in beyond if c != spec.network.vpc_cidr]
+    return cidrs, [net.s3_prefix_list]
+
+
+#: The model server's prediction endpoint (service/README.md): the one path the load balancer
+#: forwards besides the readiness path; /metrics, /health and anything else get the listener's 404.
+PREDICT_PATH = "/predict"
+
+
+def forwarded_paths(spec: Spec) -> list[str]:
+    return list(dict.fromkeys([PREDICT_PATH, spec.service.health_check_path]))
+
+
+def ingress_cidrs(spec: Spec, net: _Net) -> list[Value]:
+    """Who may reach the listener: service.ingress_cidrs, else the world (public) or the VPC (internal)."""
+    if spec.service.ingress_cidrs:
+        return list(spec.service.ingress_cidrs)
+    return [net.vpc_cidr] if spec.service.internal else ["0.0.0.0/0"]
+
+
+def plain_http(spec: Spec) -> bool:
+    """The listener serves plain HTTP: no certificate, which the rules allow only when the spec chose
+    it (service.allow_plain_http, or service.internal)."""
+    return spec.service.certificate_arn is None
+
+
+#: checkov's HTTPS checks a plain-HTTP load balancer fails (modules/alb waives none of them itself).
+PLAIN_HTTP_CHECKS = ("CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_20")
+#: ... and the one for port 80 open to 0.0.0.0/0.
+OPEN_PORT_80_CHECK = "CKV_AWS_260"
+
+
+def module_waivers(spec: Spec) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Waivers a module call carries because the spec chose them: plain HTTP, written into the
+    ``module "alb"`` block (checkov applies a module block's skips to the module's resources). A
+    workspace whose spec did not choose plain HTTP gets none, so plain HTTP fails the gate there."""
+    if not plain_http(spec):
+        return {}
+    s = spec.service
+    if s.internal:
+        reason = "service.internal: true without certificate_arn in the spec: plain HTTP inside the VPC"
+    else:
+        reason = (
+            "service.allow_plain_http: true in the spec: plain HTTP on port 80 was chosen (no certificate)"
+        )
+    checks = list(PLAIN_HTTP_CHECKS)
+    net = _Net(spec)
+    if "0.0.0.0/0" in ingress_cidrs(spec, net):
+        checks.append(OPEN_PORT_80_CHECK)
+    return {"alb": tuple((check, reason) for check in checks)}
 
 
 def ecr_repository_arns(spec: Spec) -> Value:
@@ -236,32 +310,47 @@ def _network(spec: Spec) -> ModuleCallSpec:
 
 
 def _iam(spec: Spec) -> ModuleCallSpec:
+    s = spec.service
+    secret_arns: list[Value] = [*sorted({secret_resource_arn(a) for a in s.secrets.values()})]
     inputs = _compact(
         {
             "name": spec.prefix,
             "capacity": spec.compute.capacity,
-            "model_s3_uri": spec.service.model_uri,
+            "model_s3_uri": s.model_uri,
             "ecr_repository_arns": ecr_repository_arns(spec),
             "log_group_name": LOG_GROUP_PREFIX + spec.prefix,
+            # The execution role reads exactly the secrets the task definition names, nothing else.
+            "secret_arns": secret_arns or None,
+            "secret_kms_key_arns": [s.secrets_kms_key_arn] if s.secrets_kms_key_arn else None,
         }
     )
     return ("iam", "iam", inputs, "Task, execution and (GPU) host roles, least privilege")
 
 
 def _alb(spec: Spec, net: _Net) -> ModuleCallSpec:
-    https = spec.service.certificate_arn is not None
+    s = spec.service
+    plain = plain_http(spec)
+    paths: list[Value] = list(forwarded_paths(spec))
     inputs = _compact(
         {
             "name": spec.prefix,
             "vpc_id": net.vpc_id,
             "vpc_cidr": net.vpc_cidr,
-            "subnet_ids": net.public,
-            "container_port": spec.service.container_port,
-            "health_check_path": spec.service.health_check_path,
-            "certificate_arn": spec.service.certificate_arn,
+            "internal": True if s.internal else None,
+            "subnet_ids": net.private if s.internal else net.public,
+            "container_port": s.container_port,
+            "health_check_path": s.health_check_path,
+            "certificate_arn": s.certificate_arn,
+            "allow_plain_http": True if plain else None,
+            "ingress_cidrs": ingress_cidrs(spec, net),
+            "forwarded_paths": paths,
+            "waf_web_acl_arn": s.waf_web_acl_arn,
         }
     )
-    return ("alb", "alb", inputs, "Application Load Balancer, " + ("HTTPS" if https else "HTTP only"))
+    where = "internal (inside the VPC)" if s.internal else "internet-facing"
+    how = "plain HTTP, as the spec chose" if plain else "HTTPS"
+    forwarded = ", ".join(forwarded_paths(spec))
+    return ("alb", "alb", inputs, f"Application Load Balancer, {where}, {how}; forwards {forwarded} only")
 
 
 def _cluster(spec: Spec) -> ModuleCallSpec:
@@ -294,6 +383,7 @@ def _gpu_capacity(spec: Spec, net: _Net) -> ModuleCallSpec:
         "instance_profile_arn": _out("iam", "instance_profile_arn"),
         "spot_percentage": spec.spot.spot_percentage,  # Managed Instances: > 0 adds the SPOT provider
     }
+    inputs["egress_cidrs"], inputs["egress_prefix_list_ids"] = egress(spec, net)
     if c.capacity == "ec2":
         inputs["on_demand_base"] = spec.spot.on_demand_base  # EC2: on-demand hosts before Spot
     if c.capacity == "managed_instances":
@@ -342,6 +432,10 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
         # The model server loads one object (s3://bucket/key) or downloads a whole prefix
         # (s3://bucket/prefix/) and loads the single model file in it (MODEL_FILE picks among several).
         environment["MODEL_PATH"] = uri
+    # The model server's own settings (MAX_BATCH_SIZE, MODEL_FILE, ...) from the spec; the rules keep
+    # credentials out (they go in secrets) and PORT / MODEL_PATH to the keys above.
+    environment.update({k: spec.service.environment[k] for k in sorted(spec.service.environment)})
+    egress_cidrs, egress_prefix_lists = egress(spec, net)
     inputs: dict[str, Value] = {
         "name": spec.prefix,
         "capacity": c.capacity,
@@ -352,6 +446,8 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
         "container_port": spec.service.container_port,
         "environment": environment,
         "cluster_arn": _out("ecs_cluster", "cluster_arn"),
+        "egress_cidrs": egress_cidrs,
+        "egress_prefix_list_ids": egress_prefix_lists,
         "vpc_id": net.vpc_id,
         "subnet_ids": net.private,
         "alb_security_group_id": _out("alb", "security_group_id"),
@@ -362,6 +458,9 @@ def _service(spec: Spec, net: _Net) -> ModuleCallSpec:
         "spot_percentage": spec.spot.spot_percentage,  # also raises stopTimeout for Spot interruptions
         "desired_count": _held_until_pinned(spec, spec.scaling.min_tasks, 0),
     }
+    if spec.service.secrets:
+        # ARNs only: ECS reads the values at task start (the container definition's secrets/valueFrom).
+        inputs["secrets"] = {k: spec.service.secrets[k] for k in sorted(spec.service.secrets)}
     if c.capacity != "ec2":
         # Fargate and Managed Instances place the on-demand base in tasks; EC2 keeps it in the
         # Auto Scaling group (gpu-capacity.on_demand_base, in hosts). modules/README.md "Wiring".

@@ -13,13 +13,31 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from mlfargate.errors import InputFileError, SpecError, SpecErrors
 
 DEFAULT_FILE = "mlfargate.yaml"
 
 Count = Annotated[int, Field(ge=0, le=1000)]
+#: An IPv4 CIDR block (shape only; :mod:`mlfargate.spec.rules` checks it is a real network).
+Ipv4Cidr = Annotated[
+    str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$", description="IPv4 CIDR, e.g. 203.0.113.0/24")
+]
+
+
+def _plain_text(value: Any) -> Any:
+    """YAML gives ``MAX_BATCH_SIZE: 64`` as a number and ``ACCESS_LOG: true`` as a bool: container
+    environment values are strings, so write them the way the model server reads them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+#: A container environment value: a string (numbers and booleans are written as text).
+EnvValue = Annotated[str, BeforeValidator(_plain_text)]
 
 
 class _Model(BaseModel):
@@ -86,6 +104,67 @@ class Service(_Model):
     ] = None
     certificate_arn: Annotated[
         str | None, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$")
+    ] = None
+    # Exposure (issue 13): who can reach the load balancer, and over what.
+    internal: Annotated[
+        bool,
+        Field(
+            description="true: an internal load balancer in the private subnets, reachable from inside the VPC "
+            "only; false (default): internet-facing in the public subnets"
+        ),
+    ] = False
+    ingress_cidrs: Annotated[
+        list[Ipv4Cidr] | None,
+        Field(
+            min_length=1,
+            description="IPv4 CIDRs allowed to reach the listener; default 0.0.0.0/0 when public, the VPC CIDR "
+            "when internal",
+        ),
+    ] = None
+    allow_plain_http: Annotated[
+        bool,
+        Field(
+            description="Serve plain HTTP (port 80) without certificate_arn; a public service needs this explicit "
+            "choice (development only)"
+        ),
+    ] = False
+    waf_web_acl_arn: Annotated[
+        str | None,
+        Field(
+            pattern=r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:[a-z]+/webacl/[A-Za-z0-9_-]+/[A-Za-z0-9-]+$",
+            description="A regional AWS WAF web ACL to associate with the load balancer",
+        ),
+    ] = None
+    egress_cidrs: Annotated[
+        list[Ipv4Cidr] | None,
+        Field(
+            min_length=1,
+            description="With NAT (or an existing VPC): where tasks and GPU hosts may open HTTPS (443) "
+            "connections beyond the VPC and the S3 gateway endpoint; default 0.0.0.0/0",
+        ),
+    ] = None
+    # Container settings (issue 13): plain variables, and secrets injected by ECS from their ARNs.
+    environment: Annotated[
+        dict[str, EnvValue],
+        Field(
+            description="Plain environment variables of the model server (MAX_BATCH_SIZE, MODEL_FILE, ...); "
+            "never credentials: those go in secrets"
+        ),
+    ] = Field(default_factory=dict)
+    secrets: Annotated[
+        dict[str, str],
+        Field(
+            description="Variable name -> ARN of a Secrets Manager secret or SSM parameter; ECS injects the "
+            "value at start (the task definition's secrets), so it is never in the workspace, tfvars or plan"
+        ),
+    ] = Field(default_factory=dict)
+    secrets_kms_key_arn: Annotated[
+        str | None,
+        Field(
+            pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$",
+            description="Customer managed KMS key that encrypts those secrets (kms:Decrypt for the execution "
+            "role); not needed for the AWS managed keys",
+        ),
     ] = None
 
 

@@ -7,6 +7,7 @@ message), never just the first. Facts come from :mod:`mlfargate.spec.catalog` an
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -67,6 +68,10 @@ def check(spec: Spec, cat: Catalog | None = None) -> list[SpecError]:
         *_region(spec, cat),
         *_network(spec, cat),
         *_service(spec),
+        *_exposure(spec),
+        *_egress(spec),
+        *_model_uri(spec),
+        *_container_settings(spec),
         *_compute(spec, cat),
         *_spot(spec),
         *_scaling(spec),
@@ -169,6 +174,186 @@ def _service(spec: Spec) -> Iterator[SpecError]:
             )
         if spec.aws.account_id and parts[4] != spec.aws.account_id:
             yield SpecError("service.certificate_arn", f"account {parts[4]} differs from aws.account_id")
+
+
+def _cidrs(key: str, cidrs: list[str]) -> Iterator[SpecError]:
+    seen: set[str] = set()
+    for i, text in enumerate(cidrs):
+        try:
+            block = ipaddress.IPv4Network(text, strict=True)
+        except ValueError as exc:
+            fixed = ""
+            with contextlib.suppress(ValueError):
+                fixed = f"; did you mean {ipaddress.IPv4Network(text, strict=False)}?"
+            yield SpecError(f"{key}[{i}]", f"'{text}' is not an IPv4 network ({exc}){fixed}")
+            continue
+        if str(block) in seen:
+            yield SpecError(f"{key}[{i}]", f"'{text}' is listed twice; each CIDR once")
+        seen.add(str(block))
+
+
+def _exposure(spec: Spec) -> Iterator[SpecError]:
+    """Who can reach the load balancer, and over what: HTTPS unless the spec chose otherwise."""
+    s = spec.service
+    if s.certificate_arn is None and not s.internal and not s.allow_plain_http:
+        yield SpecError(
+            "service.certificate_arn",
+            "a public (internet-facing) service needs HTTPS: set certificate_arn to an ACM certificate in "
+            f"{spec.aws.region}, or set service.allow_plain_http: true to serve plain HTTP on port 80 "
+            "(development only); service.internal: true keeps the load balancer inside the VPC instead",
+        )
+    if s.certificate_arn is not None and s.allow_plain_http:
+        yield SpecError(
+            "service.allow_plain_http",
+            "has no effect with certificate_arn (the listener is HTTPS only); remove one of the two",
+        )
+    if s.ingress_cidrs is not None:
+        yield from _cidrs("service.ingress_cidrs", s.ingress_cidrs)
+    arn = s.waf_web_acl_arn
+    if arn:
+        _, _, _, region, account, resource = arn.split(":", 5)
+        if not resource.startswith("regional/"):
+            yield SpecError(
+                "service.waf_web_acl_arn",
+                f"is a {resource.split('/')[0]} web ACL; a load balancer takes a REGIONAL web ACL "
+                "(arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)",
+            )
+        if region != spec.aws.region:
+            yield SpecError(
+                "service.waf_web_acl_arn",
+                f"web ACL is in {region}; a load balancer needs a regional web ACL in its own region "
+                f"({spec.aws.region})",
+            )
+        if spec.aws.account_id and account != spec.aws.account_id:
+            yield SpecError("service.waf_web_acl_arn", f"account {account} differs from aws.account_id")
+
+
+def _egress(spec: Spec) -> Iterator[SpecError]:
+    cidrs = spec.service.egress_cidrs
+    if cidrs is None:
+        return
+    if spec.network.creates_vpc and spec.network.nat == "none":
+        yield SpecError(
+            "service.egress_cidrs",
+            "applies with NAT gateways only: with nat_gateways: none tasks and hosts reach AWS through the "
+            "VPC endpoints alone; remove it, or set network.nat_gateways: single or per_az",
+        )
+    yield from _cidrs("service.egress_cidrs", cidrs)
+
+
+#: IAM reads ``*`` and ``?`` in a resource ARN as wildcards, and ``${...}`` as a policy variable.
+_IAM_SPECIAL = ("*", "?", "${")
+
+
+def model_uri_error(uri: str) -> str | None:
+    """Why ``uri`` cannot scope the task role's S3 grant to one prefix or object, or None when it can.
+    (The pattern on the spec model has already required ``s3://<bucket>/<something>``.)"""
+    key = uri.split("/", 3)[3] if uri.count("/") >= 3 else ""
+    special = next((c for c in _IAM_SPECIAL if c in uri), None)
+    if special:
+        return (
+            f"contains {special!r}, which IAM reads as a wildcard or policy variable and would widen the task "
+            "role's read grant; name one prefix ending in / or one object, without wildcards"
+        )
+    if not key.strip("/"):
+        return (
+            "names the whole bucket; the task role's read grant must stop at a prefix ending in / "
+            "(s3://bucket/models/v3/) or one object (s3://bucket/models/v3/model.onnx)"
+        )
+    segments = key.rstrip("/").split("/")
+    if any(seg in ("", ".", "..") for seg in segments):
+        return "has an empty, '.' or '..' path segment; S3 and IAM would not agree on what it names"
+    return None
+
+
+def _model_uri(spec: Spec) -> Iterator[SpecError]:
+    uri = spec.service.model_uri
+    problem = model_uri_error(uri) if uri else None
+    if uri and problem:
+        yield SpecError("service.model_uri", f"'{uri}' {problem}")
+
+
+#: A container variable name (what ECS and POSIX shells accept).
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Names that look like a credential: ``*_KEY``, ``*_SECRET``, ``*_TOKEN``, ``*PASSWORD*`` (also
+#: PASSWD, CREDENTIAL, ACCESS_KEY, PRIVATE_KEY anywhere). modules/ecs-service's validation of
+#: ``environment`` uses the same expression (tests/generator/test_one_fact.py).
+CREDENTIAL_NAME = r"(?i)((^|_)(KEY|SECRET|TOKEN)$|PASSWORD|PASSWD|SECRET|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY)"
+#: An AWS access key id in a value (AKIA: long-term, ASIA: temporary).
+_ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+#: Secrets Manager secret (optionally with ECS's :json-key:version-stage:version-id) or SSM parameter.
+SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:*?]*:[^:*?]*:[^:*?]*)?"
+    r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)$"
+)
+
+
+def secret_resource_arn(value_from: str) -> str:
+    """The ARN IAM grants for an ECS ``valueFrom``: a Secrets Manager secret without ECS's
+    ``:json-key:version-stage:version-id`` suffix, or the SSM parameter ARN as it is."""
+    parts = value_from.split(":")
+    return ":".join(parts[:7]) if parts[2] == "secretsmanager" else value_from
+
+
+def _reserved(name: str, spec: Spec) -> str | None:
+    if name == "PORT":
+        return "is set from service.container_port"
+    if name == "MODEL_PATH" and spec.service.model_uri:
+        return "is set from service.model_uri"
+    if name.startswith(("ECS_", "AWS_CONTAINER_")):
+        return "is set by ECS inside the container (the task's metadata and credentials endpoints)"
+    return None
+
+
+def _container_settings(spec: Spec) -> Iterator[SpecError]:
+    s = spec.service
+    for name, value in s.environment.items():
+        key = f"service.environment.{name}"
+        if not ENV_NAME.match(name):
+            yield SpecError(
+                key, "is not a variable name; use letters, digits and _, not starting with a digit"
+            )
+            continue
+        if re.search(CREDENTIAL_NAME, name):
+            yield SpecError(
+                key,
+                "looks like a credential; store it in AWS Secrets Manager or SSM Parameter Store and name its ARN "
+                "under service.secrets (ECS injects it at start: never in the task definition's environment, "
+                "tfvars, plan or logs)",
+            )
+        elif _ACCESS_KEY_ID.search(value):
+            yield SpecError(
+                key,
+                "holds what looks like an AWS access key id; the task role gives the server its AWS credentials, "
+                "and anything secret belongs under service.secrets",
+            )
+        reserved = _reserved(name, spec)
+        if reserved:
+            yield SpecError(key, f"{reserved}; remove it here")
+        if name in s.secrets:
+            yield SpecError(key, "is also under service.secrets; a variable comes from one of the two")
+    for name, arn in s.secrets.items():
+        key = f"service.secrets.{name}"
+        if not ENV_NAME.match(name):
+            yield SpecError(
+                key, "is not a variable name; use letters, digits and _, not starting with a digit"
+            )
+            continue
+        reserved = _reserved(name, spec)
+        if reserved:
+            yield SpecError(key, f"{reserved}; remove it here")
+        if not SECRET_ARN.match(arn):
+            yield SpecError(
+                key,
+                f"'{arn}' is not the full ARN of a Secrets Manager secret "
+                "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>, optionally "
+                "followed by :<json-key>:<version-stage>:<version-id>) or of an SSM parameter "
+                "(arn:aws:ssm:<region>:<account>:parameter/<name>); no wildcards",
+            )
+    if s.secrets_kms_key_arn and not s.secrets:
+        yield SpecError(
+            "service.secrets_kms_key_arn", "applies to service.secrets only; remove it or name the secrets"
+        )
 
 
 def _compute(spec: Spec, cat: Catalog) -> Iterator[SpecError]:

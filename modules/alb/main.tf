@@ -5,7 +5,13 @@ data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  https = var.certificate_arn != null
+  # Plain HTTP only when the caller chose it (allow_plain_http, validated against certificate_arn).
+  # The listener and its ingress rules are conditionals on that bool, written in the resources
+  # themselves, so that checkov (which evaluates module arguments) sees the listener the caller
+  # gets: HTTPS passes CKV_AWS_2, CKV_AWS_103 and CKV2_AWS_20; plain HTTP fails them (and CKV_AWS_260
+  # when open to 0.0.0.0/0) unless the calling workspace waives them. mlfargate generate writes those
+  # waivers into the module call only when the spec chose plain HTTP.
+  ingress_cidrs = var.ingress_cidrs != null ? var.ingress_cidrs : (var.internal ? [var.vpc_cidr] : ["0.0.0.0/0"])
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -130,27 +136,23 @@ resource "aws_security_group" "this" {
   tags        = merge(var.tags, { Name = "${var.name}-alb" })
 }
 
-resource "aws_vpc_security_group_ingress_rule" "https" {
-  for_each = local.https ? toset(var.ingress_cidrs) : toset([])
+# One listener port: 443 (HTTPS) or, when the caller chose plain HTTP, 80. No port-80 redirect next
+# to HTTPS: a 301 turns POST /predict into a GET in most HTTP clients; clients call https:// directly.
+resource "aws_vpc_security_group_ingress_rule" "clients" {
+  # A CIDR computed by another module (the VPC's) is still known at plan time: its value is configuration.
+  for_each = toset(local.ingress_cidrs)
 
   security_group_id = aws_security_group.this.id
-  description       = "HTTPS from clients"
+  description       = var.allow_plain_http ? "Plain HTTP from clients (chosen by the caller)" : "HTTPS from clients"
   ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
+  from_port         = var.allow_plain_http ? 80 : 443
+  to_port           = var.allow_plain_http ? 80 : 443
   cidr_ipv4         = each.value
 }
 
-resource "aws_vpc_security_group_ingress_rule" "http" {
-  #checkov:skip=CKV_AWS_260:Port 80 only answers with a redirect to HTTPS when a certificate is set; without one it is the development listener the caller chose.
-  for_each = toset(var.ingress_cidrs)
-
-  security_group_id = aws_security_group.this.id
-  description       = local.https ? "HTTP from clients (redirected to HTTPS)" : "HTTP from clients"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = each.value
+moved {
+  from = aws_vpc_security_group_ingress_rule.https
+  to   = aws_vpc_security_group_ingress_rule.clients
 }
 
 resource "aws_vpc_security_group_egress_rule" "to_targets" {
@@ -168,10 +170,9 @@ resource "aws_vpc_security_group_egress_rule" "to_targets" {
 resource "aws_lb" "this" {
   #checkov:skip=CKV2_AWS_28:WAF is optional input (waf_web_acl_arn); the association below is created when it is set.
   #checkov:skip=CKV2_AWS_76:The web ACL (and its AWSManagedRulesKnownBadInputsRuleSet) is owned by the caller and passed as waf_web_acl_arn.
-  #checkov:skip=CKV2_AWS_20:With certificate_arn the port-80 listener redirects to HTTPS; the forwarding HTTP listener exists only without a certificate.
   name                       = "${var.name}-alb"
   load_balancer_type         = "application"
-  internal                   = false
+  internal                   = var.internal
   subnets                    = var.subnet_ids
   security_groups            = [aws_security_group.this.id]
   idle_timeout               = var.idle_timeout
@@ -213,55 +214,51 @@ resource "aws_lb_target_group" "this" {
   tags = var.tags
 }
 
-resource "aws_lb_listener" "https" {
-  count = local.https ? 1 : 0
-
+# The clients' listener answers 404 itself for every path it does not forward: /metrics, /health and
+# anything else never reach the tasks from outside (the target group's health check calls the
+# targets directly). Fixed responses: docs.aws.amazon.com/elasticloadbalancing/latest/application/
+# load-balancer-listeners.html#fixed-response-actions (status 2XX/4XX/5XX, optional body <= 1024 bytes).
+resource "aws_lb_listener" "this" {
   load_balancer_arn = aws_lb.this.arn
-  port              = 443
-  protocol          = "HTTPS"
-  ssl_policy        = var.ssl_policy
+  port              = var.allow_plain_http ? 80 : 443
+  protocol          = var.allow_plain_http ? "HTTP" : "HTTPS"
+  ssl_policy        = var.allow_plain_http ? null : var.ssl_policy
   certificate_arn   = var.certificate_arn
 
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.this.arn
-  }
-
-  tags = var.tags
-}
-
-resource "aws_lb_listener" "http_redirect" {
-  count = local.https ? 1 : 0
-
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "redirect"
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "Not Found"
+      status_code  = "404"
     }
   }
 
   tags = var.tags
 }
 
-resource "aws_lb_listener" "http_forward" {
-  #checkov:skip=CKV_AWS_2:Created only when no certificate_arn is given (development); with one, HTTPS + redirect replace it.
-  #checkov:skip=CKV_AWS_103:Same listener: plain HTTP has no TLS policy; it exists only without a certificate.
-  #checkov:skip=CKV2_AWS_20:Same listener: with no certificate there is no HTTPS to redirect to.
-  count = local.https ? 0 : 1
+moved {
+  from = aws_lb_listener.https[0]
+  to   = aws_lb_listener.this
+}
 
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
+# Only the prediction path(s) (and whatever else the caller lists, e.g. the readiness path) reach the
+# service. Path patterns are case sensitive and match the whole path (docs.aws.amazon.com/
+# elasticloadbalancing/latest/application/rule-condition-types.html#path-conditions); "You can specify
+# up to three comparison strings per condition and up to five per rule" (listener-rules.html).
+resource "aws_lb_listener_rule" "forward" {
+  listener_arn = aws_lb_listener.this.arn
+  priority     = 100
 
-  default_action {
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    path_pattern {
+      values = var.forwarded_paths
+    }
   }
 
   tags = var.tags

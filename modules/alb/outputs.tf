@@ -39,8 +39,8 @@ output "resource_label" {
 }
 
 output "listener_arn" {
-  description = "The listener that forwards to the target group (HTTPS when a certificate is set)."
-  value       = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http_forward[0].arn
+  description = "The clients' listener (HTTPS on 443, or plain HTTP on 80 when allow_plain_http); add listener rules to it for more paths."
+  value       = aws_lb_listener.this.arn
 }
 
 output "access_log_bucket" {

@@ -24,8 +24,14 @@ variable "vpc_cidr" {
   type        = string
 }
 
+variable "internal" {
+  description = "true: an internal load balancer (give private subnet_ids), reachable from inside the VPC only; false: internet-facing (public subnet_ids)."
+  type        = bool
+  default     = false
+}
+
 variable "subnet_ids" {
-  description = "Public subnets in at least two AZs."
+  description = "Subnets in at least two AZs: public ones for an internet-facing load balancer, private ones for an internal one."
   type        = list(string)
 
   validation {
@@ -96,13 +102,40 @@ variable "idle_timeout" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for the HTTPS listener; null serves plain HTTP on port 80 (development only)."
+  description = "ACM certificate of the HTTPS listener (port 443). Required unless allow_plain_http is true."
   type        = string
   default     = null
 
   validation {
     condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
     error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:...)."
+  }
+}
+
+variable "allow_plain_http" {
+  description = "Serve plain HTTP on port 80 instead of HTTPS: an explicit choice, only without certificate_arn (development, or an internal load balancer). The calling workspace must then waive checkov's HTTPS checks itself."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = var.allow_plain_http || var.certificate_arn != null
+    error_message = "certificate_arn is required for HTTPS; to serve plain HTTP instead, set allow_plain_http = true (development or internal only)."
+  }
+
+  validation {
+    condition     = !(var.allow_plain_http && var.certificate_arn != null)
+    error_message = "allow_plain_http = true has no effect with certificate_arn (the listener is HTTPS only): remove one of the two."
+  }
+}
+
+variable "forwarded_paths" {
+  description = "Request paths the listener forwards to the service (exact paths, or ALB path patterns with * and ?); every other path gets a fixed 404 at the listener."
+  type        = list(string)
+  default     = ["/predict"]
+
+  validation {
+    condition     = length(var.forwarded_paths) >= 1 && length(var.forwarded_paths) <= 3 && alltrue([for p in var.forwarded_paths : can(regex("^/[A-Za-z0-9._~/*?-]{0,127}$", p))])
+    error_message = "forwarded_paths must list 1 to 3 paths (one path-pattern condition takes at most 3 values), each starting with / and at most 128 characters of letters, digits and . _ ~ / - * ?."
   }
 }
 
@@ -118,9 +151,14 @@ variable "ssl_policy" {
 }
 
 variable "ingress_cidrs" {
-  description = "Client CIDRs allowed to reach the listeners."
+  description = "IPv4 CIDRs allowed to reach the listener; null: 0.0.0.0/0 for an internet-facing load balancer, vpc_cidr for an internal one."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = null
+
+  validation {
+    condition     = var.ingress_cidrs == null || (length(coalesce(var.ingress_cidrs, ["x"])) >= 1 && alltrue([for c in coalesce(var.ingress_cidrs, []) : can(cidrnetmask(c)) && cidrhost(c, 0) == split("/", c)[0]]))
+    error_message = "ingress_cidrs must list at least one IPv4 network in CIDR notation with no host bits set (e.g. 203.0.113.0/24)."
+  }
 }
 
 variable "deletion_protection" {
@@ -130,9 +168,14 @@ variable "deletion_protection" {
 }
 
 variable "waf_web_acl_arn" {
-  description = "WAFv2 web ACL to associate; null associates none."
+  description = "Regional WAFv2 web ACL to associate; null associates none."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.waf_web_acl_arn == null || can(regex("^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/", var.waf_web_acl_arn))
+    error_message = "waf_web_acl_arn must be a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)."
+  }
 }
 
 variable "access_log_retention_days" {

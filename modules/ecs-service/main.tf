@@ -105,13 +105,34 @@ resource "aws_vpc_security_group_ingress_rule" "from_alb" {
   referenced_security_group_id = var.alb_security_group_id
 }
 
+# HTTPS out, only where the caller says: the VPC CIDR (interface endpoints: ECR, Logs, Secrets
+# Manager, SSM), the S3 gateway endpoint's prefix list (image layers, the model), and with NAT the
+# narrowest CIDRs the model server needs. Nothing else leaves the tasks.
 resource "aws_vpc_security_group_egress_rule" "https" {
+  count = length(var.egress_cidrs)
+
   security_group_id = aws_security_group.tasks.id
-  description       = "HTTPS to ECR, S3, CloudWatch Logs, Secrets Manager (endpoints or NAT)"
+  description       = "HTTPS to ${var.egress_cidrs[count.index]} (VPC endpoints or NAT)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
+  cidr_ipv4         = var.egress_cidrs[count.index]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.https
+  to   = aws_vpc_security_group_egress_rule.https[0]
+}
+
+resource "aws_vpc_security_group_egress_rule" "https_prefix_lists" {
+  count = length(var.egress_prefix_list_ids)
+
+  security_group_id = aws_security_group.tasks.id
+  description       = "HTTPS to a gateway endpoint's prefix list (S3)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = var.egress_prefix_list_ids[count.index]
 }
 
 resource "aws_ecs_service" "this" {

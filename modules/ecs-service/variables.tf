@@ -91,8 +91,9 @@ variable "environment" {
   default     = {}
 
   validation {
-    condition     = alltrue([for k in keys(var.environment) : !can(regex("(?i)(password|secret|token|api_?key|credential)", k))])
-    error_message = "environment must not carry secrets (a name mentions password/secret/token/api key/credential): pass them through `secrets` as Secrets Manager or SSM ARNs."
+    # The same expression as mlfargate's spec rule (mlfargate/spec/rules.py CREDENTIAL_NAME).
+    condition     = alltrue([for k in keys(var.environment) : !can(regex("(?i)((^|_)(KEY|SECRET|TOKEN)$|PASSWORD|PASSWD|SECRET|CREDENTIAL|ACCESS_KEY|PRIVATE_KEY)", k))])
+    error_message = "environment must not carry credentials (a name like *_KEY, *_SECRET, *_TOKEN, *PASSWORD*, *CREDENTIAL*): pass them through `secrets` as Secrets Manager or SSM Parameter Store ARNs."
   }
 }
 
@@ -102,8 +103,8 @@ variable "secrets" {
   default     = {}
 
   validation {
-    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:(secretsmanager|ssm):", arn))])
-    error_message = "secrets values must be Secrets Manager or SSM Parameter Store ARNs (arn:aws:secretsmanager:... or arn:aws:ssm:...)."
+    condition     = alltrue([for arn in values(var.secrets) : can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:|ssm:[a-z0-9-]+:[0-9]{12}:parameter/)[^*?]+$", arn))])
+    error_message = "secrets values must be full Secrets Manager secret or SSM Parameter Store parameter ARNs (arn:aws:secretsmanager:<region>:<account>:secret:... or arn:aws:ssm:<region>:<account>:parameter/...), without wildcards."
   }
 }
 
@@ -124,6 +125,28 @@ variable "subnet_ids" {
   validation {
     condition     = length(var.subnet_ids) >= 1
     error_message = "subnet_ids must list at least one subnet."
+  }
+}
+
+variable "egress_cidrs" {
+  description = "IPv4 CIDRs the tasks may open HTTPS (443) connections to: the VPC CIDR (interface endpoints) and, with NAT, what the model server needs beyond AWS. 0.0.0.0/0 by default."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = alltrue([for c in var.egress_cidrs : can(cidrnetmask(c))])
+    error_message = "egress_cidrs must be IPv4 CIDR blocks (e.g. 10.0.0.0/16)."
+  }
+}
+
+variable "egress_prefix_list_ids" {
+  description = "Managed prefix lists the tasks may reach on 443, e.g. the S3 gateway endpoint's (network.s3_prefix_list_id)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.egress_prefix_list_ids : can(regex("^pl-[0-9a-f]{8,17}$", p))])
+    error_message = "egress_prefix_list_ids must be prefix list IDs (pl-...)."
   }
 }
 

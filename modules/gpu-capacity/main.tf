@@ -4,7 +4,12 @@ locals {
   ami_id  = local.ec2 ? coalesce(var.ami_id, nonsensitive(data.aws_ssm_parameter.gpu_ami[0].value)) : null
 
   # ECS agent settings (/etc/ecs/ecs.config): join the cluster, drain on Spot interruption notices,
-  # give containers the 120 s stop timeout the task definition asks for.
+  # give containers the 120 s stop timeout the task definition asks for, and keep awsvpc tasks away
+  # from the instance metadata service, so they cannot take the instance role's credentials
+  # (ECS_AWSVPC_BLOCK_IMDS: docs.aws.amazon.com/AmazonECS/latest/developerguide/ec2-security-considerations.html,
+  # "To prevent containers run by tasks that use the awsvpc network mode from accessing the credential
+  # information supplied to the Amazon EC2 instance profile ... set the ECS_AWSVPC_BLOCK_IMDS agent
+  # configuration variable to true"). The launch template's IMDSv2 with hop limit 1 stays as well.
   user_data = <<-EOT
     #!/bin/bash
     cat <<'CONFIG' >> /etc/ecs/ecs.config
@@ -13,6 +18,7 @@ locals {
     ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
     ECS_CONTAINER_STOP_TIMEOUT=120s
     ECS_ENABLE_CONTAINER_METADATA=true
+    ECS_AWSVPC_BLOCK_IMDS=true
     CONFIG
   EOT
 
@@ -35,13 +41,33 @@ resource "aws_security_group" "hosts" {
   tags        = merge(var.tags, { Name = "${var.name}-gpu-hosts" })
 }
 
+# HTTPS out only where the caller says: the VPC CIDR (interface endpoints), the S3 gateway
+# endpoint's prefix list (image layers) and, with NAT, the CIDRs beyond them.
 resource "aws_vpc_security_group_egress_rule" "hosts_https" {
+  count = length(var.egress_cidrs)
+
   security_group_id = aws_security_group.hosts.id
-  description       = "HTTPS to AWS APIs and registries"
+  description       = "HTTPS to ${var.egress_cidrs[count.index]} (ECS, ECR, SSM: endpoints or NAT)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
+  cidr_ipv4         = var.egress_cidrs[count.index]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.hosts_https
+  to   = aws_vpc_security_group_egress_rule.hosts_https[0]
+}
+
+resource "aws_vpc_security_group_egress_rule" "hosts_https_prefix_lists" {
+  count = length(var.egress_prefix_list_ids)
+
+  security_group_id = aws_security_group.hosts.id
+  description       = "HTTPS to a gateway endpoint's prefix list (S3: image layers)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = var.egress_prefix_list_ids[count.index]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -49,6 +49,28 @@ variable "subnet_ids" {
   }
 }
 
+variable "egress_cidrs" {
+  description = "IPv4 CIDRs the hosts may open HTTPS (443) connections to: the VPC CIDR (interface endpoints) and, with NAT, what they need beyond AWS endpoints. 0.0.0.0/0 by default."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = alltrue([for c in var.egress_cidrs : can(cidrnetmask(c))])
+    error_message = "egress_cidrs must be IPv4 CIDR blocks (e.g. 10.0.0.0/16)."
+  }
+}
+
+variable "egress_prefix_list_ids" {
+  description = "Managed prefix lists the hosts may reach on 443, e.g. the S3 gateway endpoint's (network.s3_prefix_list_id)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.egress_prefix_list_ids : can(regex("^pl-[0-9a-f]{8,17}$", p))])
+    error_message = "egress_prefix_list_ids must be prefix list IDs (pl-...)."
+  }
+}
+
 variable "instance_types" {
   description = "GPU instance types; the first sizes the tasks, the others widen the Spot pools (EC2) or the allowed types (Managed Instances)."
   type        = list(string)

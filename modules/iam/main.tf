@@ -19,6 +19,9 @@ locals {
   # object. Grant exactly that: "v3/*" must not also match "v30/...", and an object is not a prefix.
   model_objects = endswith(local.model_key, "/") ? "${local.model_key}*" : local.model_key
 
+  secretsmanager_arns = [for a in var.secret_arns : a if split(":", a)[2] == "secretsmanager"]
+  ssm_parameter_arns  = [for a in var.secret_arns : a if split(":", a)[2] == "ssm"]
+
   create_instance_role = var.capacity != "fargate"
   # Name rule for Managed Instances: AmazonECSInfrastructureRolePolicyForManagedInstances scopes
   # iam:PassRole to role/ecsInstanceRole* (docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instances-instance-profile.html).
@@ -73,12 +76,25 @@ data "aws_iam_policy_document" "execution" {
     resources = ["${local.log_group_arn}:*"]
   }
 
+  # Container secrets (ECS valueFrom): each service's read action on exactly its ARNs
+  # (docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html and
+  # secrets-envvar-ssm-paramstore.html: secretsmanager:GetSecretValue, ssm:GetParameters, and
+  # kms:Decrypt only for a customer managed key).
   dynamic "statement" {
-    for_each = length(var.secret_arns) > 0 ? [1] : []
+    for_each = length(local.secretsmanager_arns) > 0 ? [1] : []
     content {
-      sid       = "InjectSecrets"
-      actions   = ["secretsmanager:GetSecretValue", "ssm:GetParameters"]
-      resources = var.secret_arns
+      sid       = "InjectSecretsManagerSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.secretsmanager_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.ssm_parameter_arns) > 0 ? [1] : []
+    content {
+      sid       = "InjectSsmParameters"
+      actions   = ["ssm:GetParameters"]
+      resources = local.ssm_parameter_arns
     }
   }
 

@@ -33,6 +33,20 @@ variable "model_s3_uri" {
     condition     = var.model_s3_uri == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.model_s3_uri))
     error_message = "model_s3_uri must look like s3://bucket/prefix/ or s3://bucket/key (a valid bucket name and a key or prefix)."
   }
+
+  # The grant is exactly the prefix or the object: no IAM wildcard (* ?) or policy variable ($ and {),
+  # and no key that is only slashes or has an empty, "." or ".." segment (s3://bucket/, s3://bucket//,
+  # s3://bucket/* would all widen it to the bucket). The same rule as mlfargate's spec rules
+  # (mlfargate/spec/rules.py model_uri_error; tests/generator/test_one_fact.py compares them).
+  validation {
+    condition     = var.model_s3_uri == null || !can(regex("[*?]|[$][{]", coalesce(var.model_s3_uri, "-")))
+    error_message = "model_s3_uri must not contain * or ? (IAM wildcards) or a dollar sign followed by a brace (an IAM policy variable): name one prefix ending in / or one object."
+  }
+
+  validation {
+    condition     = var.model_s3_uri == null || !can(regex("^s3://[^/]+/(/|.*//|(.*/)?[.][.]?(/|$))", coalesce(var.model_s3_uri, "-")))
+    error_message = "model_s3_uri must name a prefix or an object below the bucket: no empty, \".\" or \"..\" path segment (s3://bucket//x, s3://bucket/./x)."
+  }
 }
 
 variable "model_kms_key_arn" {
@@ -54,18 +68,23 @@ variable "log_group_name" {
 }
 
 variable "secret_arns" {
-  description = "Secrets Manager secret ARNs and SSM parameter ARNs the execution role may read to inject container secrets."
+  description = "Secrets Manager secret ARNs and SSM parameter ARNs the execution role may read to inject container secrets (ECS valueFrom); exactly these, no wildcards."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.secret_arns : can(regex("^arn:aws[a-z-]*:(secretsmanager|ssm):", a))])
-    error_message = "secret_arns must be Secrets Manager or SSM Parameter Store ARNs."
+    condition     = alltrue([for a in var.secret_arns : can(regex("^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:|ssm:[a-z0-9-]+:[0-9]{12}:parameter/)[^*?]+$", a))])
+    error_message = "secret_arns must be full Secrets Manager secret or SSM parameter ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name> or arn:aws:ssm:<region>:<account>:parameter/<name>), without wildcards."
   }
 }
 
 variable "secret_kms_key_arns" {
-  description = "Customer managed KMS keys that encrypt those secrets (kms:Decrypt for the execution role)."
+  description = "Customer managed KMS keys that encrypt those secrets (kms:Decrypt for the execution role); not needed for AWS managed keys."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for k in var.secret_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
+    error_message = "secret_kms_key_arns must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>), not aliases or wildcards."
+  }
 }

@@ -32,3 +32,8 @@ output "flow_log_group_name" {
   description = "CloudWatch log group receiving the VPC flow logs."
   value       = aws_cloudwatch_log_group.flow_logs.name
 }
+
+output "s3_prefix_list_id" {
+  description = "Prefix list of the S3 gateway endpoint (ecs-service / gpu-capacity egress_prefix_list_ids: HTTPS to S3 without 0.0.0.0/0)."
+  value       = aws_vpc_endpoint.s3.prefix_list_id
+}

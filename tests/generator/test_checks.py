@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def test_cdktf_json_app_reproduces_the_synth(cdktf_workspaces: dict[str, Path], 
     workspace_dir = stack.parents[3]
     generated = stack.read_text()
     stack.unlink()
-    app = json.loads((workspace_dir / "cdktf.json").read_text())["app"].split()
+    app = shlex.split(json.loads((workspace_dir / "cdktf.json").read_text())["app"])
     assert app[:3] == ["python", "-m", "cdktf_app"]
     env = {**os.environ, "CDKTF_OUTDIR": str(workspace_dir / "cdktf.out")}
     subprocess.run([sys.executable, *app[1:]], cwd=workspace_dir, env=env, check=True, capture_output=True)
@@ -162,4 +163,9 @@ def test_cdktf_json_app_reproduces_the_synth(cdktf_workspaces: dict[str, Path], 
     assert not generate(
         workspace_dir / "mlfargate.yaml", workspace_dir, Options(format="cdktf", check_only=True)
     ).changed
-    assert set(manifest_hashes) == {"cdktf.json", "mlfargate.yaml", str(stack.relative_to(workspace_dir))}
+    assert set(manifest_hashes) == {
+        "cdktf.json",
+        "mlfargate.yaml",
+        ".gitignore",
+        str(stack.relative_to(workspace_dir)),
+    }

@@ -26,6 +26,8 @@ _STAND_INS: dict[str, Any] = {
     "capacity_provider_names": {"on_demand": "x-on-demand", "spot": "x-spot"},
     "resource_label": "app/x-alb/0123456789abcdef/targetgroup/x-tg/0123456789abcdef",
     "vpc_cidr": "10.0.0.0/16",
+    "s3_prefix_list_id": "pl-63a5400a",
+    "id": "pl-63a5400a",  # data.aws_prefix_list.s3.id (an existing VPC)
     "cidr_block": "10.0.0.0/16",
 }
 

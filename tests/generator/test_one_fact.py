@@ -130,3 +130,66 @@ def test_cdktf_app_resolves_module_sources_like_the_hcl_path(tmp_path: Path) -> 
     assert proc.returncode == 2
     assert proc.stderr == "error: --modules-ref applies to --modules-source git only\n"
     assert not (tmp_path / "cdktf.out").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# Credential-looking variable names and model URIs: the spec rules and the modules' validation.
+
+_SERVICE = {
+    "name": "llm-prod",
+    "capacity": "fargate",
+    "cpu": 2048,
+    "memory": 4096,
+    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/llm:1",
+    "cluster_arn": "arn:aws:ecs:us-east-1:123456789012:cluster/llm-prod",
+    "vpc_id": "vpc-1",
+    "subnet_ids": ["subnet-1"],
+    "alb_security_group_id": "sg-1",
+    "target_group_arn": "arn:tg",
+    "execution_role_arn": "arn:aws:iam::123456789012:role/e",
+    "task_role_arn": "arn:aws:iam::123456789012:role/t",
+    "log_kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/1",
+}
+_NAMES = [
+    "API_KEY", "KEY", "HF_TOKEN", "DB_PASSWORD", "db_passwd", "CLIENT_SECRET", "SECRET_SAUCE", "GCP_CREDENTIALS",
+    "AWS_ACCESS_KEY_ID", "TLS_PRIVATE_KEY_PEM", "MAX_BATCH_SIZE", "TOKENIZER_PATH", "MAX_TOKENS", "KEY_PREFIX",
+    "MONKEY", "MODEL_FILE",
+]  # fmt: skip
+_URIS = [
+    "s3://acme-models/*", "s3://acme-models/v?/", "s3://acme-models/${aws:username}/", "s3://acme-models//",
+    "s3://acme-models//v3/", "s3://acme-models/v3//x", "s3://acme-models/./", "s3://acme-models/v3/../x",
+    "s3://acme-models/v3/", "s3://acme-models/v3/model.onnx", "s3://acme-models/v3/.hidden/", "s3://acme-models/a..b",
+]  # fmt: skip
+
+
+def _module_refuses(module: str, values: dict[str, object]) -> bool:
+    from mlfargate.terraform import config_check as tfcore
+
+    return any(d.severity == "error" for d in tfcore.check_variable_values(REPO / "modules" / module, values))
+
+
+def test_credential_name_expression_is_the_modules() -> None:
+    from mlfargate.spec import rules
+
+    assert rules.CREDENTIAL_NAME in (REPO / "modules/ecs-service/variables.tf").read_text()
+
+
+@pytest.mark.slow
+def test_credential_names_are_refused_alike_by_the_rules_and_the_ecs_service_module() -> None:
+    from mlfargate.spec import rules
+
+    by_rules = {n: bool(re.search(rules.CREDENTIAL_NAME, n)) for n in _NAMES}
+    assert sum(by_rules.values()) == 10  # the sample holds both kinds
+    by_module = {n: _module_refuses("ecs-service", {**_SERVICE, "environment": {n: "x"}}) for n in _NAMES}
+    assert by_module == by_rules
+
+
+@pytest.mark.slow
+def test_model_uris_are_refused_alike_by_the_rules_and_the_iam_module() -> None:
+    from mlfargate.spec import rules
+
+    by_rules = {u: rules.model_uri_error(u) is not None for u in _URIS}
+    assert sum(by_rules.values()) == 8
+    base = {"name": "llm-prod", "capacity": "fargate"}
+    by_module = {u: _module_refuses("iam", {**base, "model_s3_uri": u}) for u in _URIS}
+    assert by_module == by_rules

@@ -110,7 +110,10 @@ def test_workspace_files_and_no_credentials(spec_path: Path) -> None:
     assert "region  = var.aws_region" in providers and "profile = var.aws_profile" in providers
     assert '"managed-by" = "mlfargate"' in providers and "app " in providers and "environment " in providers
     for name, text in files.items():
-        assert not re.search(r"(?i)(access_key|secret_key|aws_secret|token\s*=)", text), name
+        assert not re.search(r"(?i)(access_key|secret_key|aws_secret)", text), name
+        # a *TOKEN variable may only name where ECS reads it from (service.secrets), never hold a value
+        for match in re.finditer(r'(?i)token\s*=\s*"([^"]*)"', text):
+            assert re.match(r"arn:aws[a-z-]*:(secretsmanager|ssm):", match[1]), (name, match[0])
     main = files["main.tf"]
     assert not re.search(r"(?m)^resource ", main)  # module calls only
     assert "cidrsubnet" not in main
@@ -154,10 +157,20 @@ def test_wiring_follows_the_spec() -> None:
     env = calls["ecs_service"]["environment"]
     # a prefix: the server downloads everything under it and loads the one model file found there
     assert cpu.service.model_uri == "s3://acme-models/churn/v7/"
-    assert env == {"PORT": "8080", "MODEL_PATH": "s3://acme-models/churn/v7/"}
+    # ... and service.environment passes the model server's own settings through (MODEL_FILE here)
+    assert env == {
+        "PORT": "8080",
+        "MODEL_PATH": "s3://acme-models/churn/v7/",
+        "MODEL_FILE": "onnx/model.onnx",
+    }
     dev = load_valid(REPO / "environments/dev/mlfargate.yaml")
     calls = {name: inputs for name, _m, inputs, _c in wiring.module_calls(dev)}
-    assert calls["ecs_service"]["environment"] == {"PORT": "8080", "MODEL_PATH": dev.service.model_uri}
+    assert calls["ecs_service"]["environment"] == {
+        "PORT": "8080",
+        "MODEL_PATH": dev.service.model_uri,
+        "MAX_BATCH_DELAY_MS": "5",
+        "MAX_BATCH_SIZE": "32",
+    }
     assert calls["iam"]["model_s3_uri"] == dev.service.model_uri
 
     existing = load_valid(REPO / "examples/existing-vpc.yaml")

@@ -30,11 +30,11 @@ def test_new_workspace_with_manifest(tmp_path: Path) -> None:
     result = generate(_spec(tmp_path), out)
     assert result.written
     names = {p.name for p in out.iterdir()}
-    assert names == {*hcl.HCL_FILES, wsmodel.SPEC_COPY, MANIFEST}
+    assert names == {*hcl.HCL_FILES, wsmodel.SPEC_COPY, wsmodel.GITIGNORE, MANIFEST}
     manifest = json.loads((out / MANIFEST).read_text())
-    assert set(manifest["files"]) == {*hcl.HCL_FILES, wsmodel.SPEC_COPY}
+    assert set(manifest["files"]) == {*hcl.HCL_FILES, wsmodel.SPEC_COPY, wsmodel.GITIGNORE}
     assert manifest["files"]["main.tf"] == workspace.sha256((out / "main.tf").read_text())
-    assert not list(tmp_path.glob(".ws.mlfargate-*"))  # no temporary directory left behind
+    assert not list(tmp_path.glob(".ws.mlfargate-*")) and not (out / workspace.STAGE).exists()
 
 
 def test_regenerate_unchanged_is_a_no_op(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_cli_generate_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[st
     spec, out = _spec(tmp_path), tmp_path / "ws"
     assert main(["generate", str(spec), "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "+++ b/main.tf" in captured.out and "wrote hcl workspace (7 added)" in captured.out
+    assert "+++ b/main.tf" in captured.out and "wrote hcl workspace (8 added)" in captured.out
     assert "this machine only" in captured.err
     assert main(["generate", str(spec), "--out", str(out), "--check"]) == 0
     assert "up to date" in capsys.readouterr().out
@@ -214,12 +214,13 @@ def test_cli_invalid_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_generated_workspace_inside_repo_uses_relative_sources(tmp_path: Path) -> None:
-    out = REPO / "tests" / "generator" / ".work" / tmp_path.name
+    # (the checkout's source folders, tests/ included, are refused: environments/ is where workspaces go)
+    out = REPO / "environments" / f".pytest-{tmp_path.name}"
     try:
         generate(DEV, out)
-        assert 'source = "../../../../modules/network"' in (out / "main.tf").read_text()
+        assert 'source = "../../modules/network"' in (out / "main.tf").read_text()
     finally:
-        shutil.rmtree(out.parent, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def test_cdktf_without_cdktn_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,8 @@ network:
   vpc_cidr: 10.30.0.0/20
   availability_zones: 2
   nat_gateways: single
+service:
+  allow_plain_http: true
 compute:
   capacity: fargate
   cpu: 1024

@@ -89,7 +89,7 @@ def test_invalid_fargate_pair_plain_secret_and_long_name_are_rejected() -> None:
     )
     text = "\n".join(errors)
     assert "memory is not valid for this Fargate cpu" in text
-    assert "must not carry secrets" in text
+    assert "must not carry credentials" in text
     assert "at most 28 characters" in text
 
 
@@ -121,3 +121,63 @@ def test_autoscaling_schedule_rules() -> None:
     errors = _errors("autoscaling", base | {"schedules": bad, "target_metric": "requests_per_target"})
     text = "\n".join(errors)
     assert "six-field AWS cron" in text and "alb_resource_label" in text
+
+
+ALB = {
+    "name": "llm-prod",
+    "vpc_id": "vpc-1",
+    "vpc_cidr": "10.0.0.0/16",
+    "subnet_ids": ["subnet-1", "subnet-2"],
+}
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+
+
+def test_alb_plain_http_is_an_explicit_choice() -> None:
+    """Without a certificate the caller must say allow_plain_http (it used to be the silent default)."""
+    missing = "\n".join(_errors("alb", ALB))
+    assert "certificate_arn is required for HTTPS" in missing and "allow_plain_http = true" in missing
+    both = "\n".join(_errors("alb", ALB | {"certificate_arn": CERT, "allow_plain_http": True}))
+    assert "has no effect with certificate_arn" in both
+    assert _errors("alb", ALB | {"certificate_arn": CERT}) == []
+    assert _errors("alb", ALB | {"allow_plain_http": True, "internal": True}) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"ingress_cidrs": ["10.0.0.1/16"]}, "no host bits set"),
+        ({"ingress_cidrs": ["::/0"]}, "IPv4 network"),
+        ({"ingress_cidrs": []}, "at least one IPv4 network"),
+        ({"forwarded_paths": ["/a", "/b", "/c", "/d"]}, "1 to 3 paths"),
+        ({"forwarded_paths": ["predict"]}, "starting with /"),
+        (
+            {
+                "waf_web_acl_arn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/a/a1b2c3d4-5678-90ab-cdef-1"
+            },
+            "regional WAFv2 web ACL",
+        ),
+    ],
+)
+def test_alb_exposure_inputs_are_validated(values: dict[str, Any], fragment: str) -> None:
+    assert fragment in "\n".join(_errors("alb", ALB | {"certificate_arn": CERT} | values))
+
+
+def test_ecs_service_refuses_wildcard_secrets_and_narrow_egress_inputs() -> None:
+    base = SERVICE | {"capacity": "fargate", "cpu": 2048, "memory": 4096}
+    wildcard = {"API_KEY": "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"}
+    assert "without wildcards" in "\n".join(_errors("ecs-service", base | {"secrets": wildcard}))
+    assert "IPv4 CIDR" in "\n".join(_errors("ecs-service", base | {"egress_cidrs": ["anywhere"]}))
+    assert "prefix list IDs" in "\n".join(_errors("ecs-service", base | {"egress_prefix_list_ids": ["s3"]}))
+    good = base | {"egress_cidrs": ["10.0.0.0/16"], "egress_prefix_list_ids": ["pl-63a5400a"]}
+    assert _errors("ecs-service", good) == []
+
+
+def test_iam_refuses_wildcard_grants() -> None:
+    base = {"name": "llm-prod", "capacity": "fargate"}
+    assert "IAM wildcards" in "\n".join(_errors("iam", base | {"model_s3_uri": "s3://acme-models/*"}))
+    assert "without wildcards" in "\n".join(
+        _errors("iam", base | {"secret_arns": ["arn:aws:ssm:us-east-1:123456789012:parameter/*"]})
+    )
+    assert "not aliases or wildcards" in "\n".join(
+        _errors("iam", base | {"secret_kms_key_arns": ["arn:aws:kms:us-east-1:123456789012:alias/x"]})
+    )

@@ -47,6 +47,7 @@ def make_spec(**over: Any) -> Spec:
         "environment": "dev",
         "aws": {"region": "us-east-1"},
         "network": {"vpc_cidr": "10.0.0.0/16", "availability_zones": 2, "nat_gateways": "none"},
+        "service": {"allow_plain_http": True},  # public, so the ALB's public IPv4 addresses are priced
         "compute": {"capacity": "fargate", "cpu": 2048, "memory": 4096},
         "spot": {"on_demand_base": 0, "spot_percentage": 0},
         "scaling": {"min_tasks": 1, "max_tasks": 1},

@@ -58,6 +58,7 @@ def make_spec(
         "environment": "dev",
         "aws": {"region": "us-east-1"},
         "network": {"vpc_cidr": "10.0.0.0/16", "availability_zones": 2, "nat_gateways": "none"},
+        "service": {"allow_plain_http": True},  # public, so the ALB's public IPv4 addresses are priced
         "compute": compute,
         "spot": {"on_demand_base": base, "spot_percentage": pct},
         "scaling": {"min_tasks": lo, "max_tasks": hi, "schedules": schedules},

@@ -175,6 +175,7 @@ def test_generated_valid_fargate_specs_round_trip(
         "environment": env,
         "aws": {"region": "us-east-1"},
         "network": {"vpc_cidr": "10.0.0.0/16", "availability_zones": 2},
+        "service": {"allow_plain_http": True},  # no certificate: plain HTTP is an explicit choice
         "compute": {"capacity": "fargate", "cpu": cpu_mem[0], "memory": cpu_mem[1]},
         "spot": {"on_demand_base": base, "spot_percentage": spot},
         "scaling": {"min_tasks": bounds[0], "max_tasks": bounds[1], "schedules": sched},

@@ -9,9 +9,8 @@ variable "region" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for HTTPS; null serves HTTP (development)."
+  description = "ACM certificate of the HTTPS listener (in the same region); plain HTTP is an explicit choice (alb.allow_plain_http)."
   type        = string
-  default     = null
 }
 
 locals {
@@ -55,6 +54,8 @@ module "alb" {
   vpc_cidr        = module.network.vpc_cidr
   subnet_ids      = module.network.public_subnet_ids
   certificate_arn = var.certificate_arn
+  ingress_cidrs   = ["0.0.0.0/0"]
+  forwarded_paths = ["/predict", "/ready"]
 }
 
 module "ecs_cluster" {
@@ -81,6 +82,9 @@ module "gpu_capacity" {
   max_size             = 8
   on_demand_base       = 1
   spot_percentage      = 70
+
+  egress_cidrs           = [module.network.vpc_cidr, "0.0.0.0/0"]
+  egress_prefix_list_ids = [module.network.s3_prefix_list_id]
 }
 
 module "ecs_service" {
@@ -94,6 +98,9 @@ module "ecs_service" {
   cpu                = 3072
   memory             = 12288
   image              = "${module.ecr.repository_url}:2.0.0"
+
+  egress_cidrs           = [module.network.vpc_cidr, "0.0.0.0/0"]
+  egress_prefix_list_ids = [module.network.s3_prefix_list_id]
 
   cluster_arn           = module.ecs_cluster.cluster_arn
   vpc_id                = module.network.vpc_id
@@ -141,5 +148,5 @@ module "observability" {
 
 output "url" {
   description = "Where the model server answers."
-  value       = "http://${module.alb.dns_name}"
+  value       = "https://${module.alb.dns_name}"
 }

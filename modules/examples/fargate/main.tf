@@ -8,9 +8,8 @@ variable "region" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for HTTPS; null serves HTTP (development)."
+  description = "ACM certificate of the HTTPS listener (in the same region); plain HTTP is an explicit choice (alb.allow_plain_http)."
   type        = string
-  default     = null
 }
 
 locals {
@@ -55,8 +54,10 @@ module "alb" {
   vpc_cidr          = module.network.vpc_cidr
   subnet_ids        = module.network.public_subnet_ids
   container_port    = 8080
-  health_check_path = "/health"
+  health_check_path = "/ready"
   certificate_arn   = var.certificate_arn
+  ingress_cidrs     = ["0.0.0.0/0"]
+  forwarded_paths   = ["/predict", "/ready"] # everything else (/metrics, ...) gets a 404 at the listener
 }
 
 module "ecs_cluster" {
@@ -76,8 +77,12 @@ module "ecs_service" {
   memory   = 8192
   image    = "${module.ecr.repository_url}:1.4.2"
 
-  environment = { MODEL_URI = "s3://acme-models/sentiment/v3/" }
+  environment = { MODEL_PATH = "s3://acme-models/sentiment/v3/", MAX_BATCH_SIZE = "32" }
   secrets     = { API_KEY = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sentiment/api-key-AbCdEf" }
+
+  # HTTPS out to the VPC (interface endpoints), S3 (gateway endpoint) and, through the NAT gateway, anywhere.
+  egress_cidrs           = [module.network.vpc_cidr, "0.0.0.0/0"]
+  egress_prefix_list_ids = [module.network.s3_prefix_list_id]
 
   cluster_arn           = module.ecs_cluster.cluster_arn
   vpc_id                = module.network.vpc_id
@@ -122,5 +127,5 @@ module "observability" {
 
 output "url" {
   description = "Where the model server answers."
-  value       = "http://${module.alb.dns_name}"
+  value       = "https://${module.alb.dns_name}"
 }
