@@ -16,8 +16,9 @@ from types import FrameType
 
 import uvicorn
 
-from .app import ServerState, create_app
+from .app import create_app
 from .config import ConfigError, Settings
+from .state import ServerState
 
 log = logging.getLogger("mlserve.server")
 

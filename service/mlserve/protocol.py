@@ -1,0 +1,145 @@
+"""The /predict request protocol: what a request may carry, and what it is answered.
+
+``{"inputs": [instance, ...]}`` (or the seed's ``{"input": instance}``) is validated before anything
+reaches the model: a bad body is a 413 or 422 with a message, never a 500. ``Predictor`` reads one
+raw ASGI request (see front.py for why it is raw), checks it, hands the batch to the batcher and
+returns ``(status, extra headers, JSON body)``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.types import Receive
+
+from .batching import Draining, ModelError, QueueFull
+from .front import Reply
+from .metrics import Metrics
+from .state import ServerState
+
+
+class PredictRequest(BaseModel):
+    """``{"inputs": [instance, ...]}``; the seed's ``{"input": instance}`` is accepted too."""
+
+    model_config = ConfigDict(extra="forbid")
+    inputs: list[Any] | None = Field(default=None, min_length=1)
+    input: Any = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PredictRequest:
+        given = {"inputs", "input"} & self.model_fields_set
+        if len(given) != 1:
+            raise ValueError('give exactly one of "inputs" (a list of instances) or "input" (one instance)')
+        return self
+
+
+class BadInput(ValueError):
+    """The body parsed but does not fit the model's input."""
+
+
+def to_batch(instances: list[Any], shape: tuple[int | None, ...], dtype: np.dtype[Any]) -> np.ndarray:
+    """Turn JSON instances into an ``(n, *shape)`` array of the model's dtype, or say what is wrong."""
+    dims = ["?" if d is None else str(d) for d in shape]
+    want = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+    try:
+        arr = np.asarray(instances)
+    except (ValueError, TypeError):
+        raise BadInput(f"inputs are ragged: every instance must have shape {want}") from None
+    if arr.dtype.kind not in "iuf":
+        raise BadInput(
+            f"inputs must be numbers (got {_kind_name(arr.dtype)}); each instance has shape {want}"
+        )
+    if dtype.kind in "iu" and arr.dtype.kind == "f":
+        raise BadInput(f"this model takes integers ({dtype.name}); got floating-point inputs")
+    got = arr.shape[1:]
+    if len(got) != len(shape) or any(d is not None and d != g for d, g in zip(shape, got, strict=False)):
+        raise BadInput(f"each instance must have shape {want}; got {tuple(got)}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise BadInput("inputs must be finite numbers (no NaN or Infinity)")
+    if (
+        dtype.kind in "iu"
+        and arr.size
+        and (arr.min() < np.iinfo(dtype).min or arr.max() > np.iinfo(dtype).max)
+    ):
+        raise BadInput(f"inputs are out of range for {dtype.name}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _kind_name(dtype: np.dtype[Any]) -> str:
+    return {"b": "booleans", "U": "strings", "S": "strings", "O": "mixed or nested objects"}.get(
+        dtype.kind, dtype.name
+    )
+
+
+def json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
+
+
+class Predictor:
+    """POST /predict: one raw ASGI request in, ``(status, headers, JSON body)`` out."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.settings = state.settings
+        self.metrics: Metrics = state.metrics
+
+    async def __call__(self, receive: Receive, headers: dict[bytes, bytes]) -> Reply:
+        state, settings = self.state, self.settings
+        if not state.ready or state.batcher is None or state.backend is None:
+            reason = "draining" if state.phase == "draining" else "not_ready"
+            return self.refuse(reason, 503, f"model is {state.phase}", settings.retry_after_s)
+        limit = settings.max_body_bytes
+        too_large = f"body over MAX_BODY_BYTES={limit}"
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return self.refuse("too_large", 413, too_large)
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return self.refuse("disconnected", 400, "client went away")
+            body += message.get("body", b"")
+            if len(body) > limit:
+                return self.refuse("too_large", 413, too_large)
+            if not message.get("more_body", False):
+                break
+        try:
+            req = PredictRequest.model_validate_json(bytes(body))
+        except ValidationError as exc:
+            msgs = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
+            return self.refuse("invalid", 422, "; ".join(msgs))
+        single = req.inputs is None
+        instances = [req.input] if single else req.inputs
+        assert instances is not None
+        if len(instances) > state.batcher.max_batch_size:
+            msg = f"{len(instances)} inputs in one request; at most MAX_BATCH_SIZE={state.batcher.max_batch_size}"
+            return self.refuse("invalid", 422, msg)
+        try:
+            x = to_batch(instances, state.backend.input_shape, state.backend.input_dtype)
+        except BadInput as exc:
+            return self.refuse("invalid", 422, str(exc))
+        try:
+            y = await state.batcher.submit(x)
+        except QueueFull:
+            return self.refuse("queue_full", 503, "server busy: queue full", settings.retry_after_s)
+        except Draining:
+            return self.refuse("draining", 503, "server is draining", settings.retry_after_s)
+        except ModelError as exc:
+            return 500, {}, json_bytes({"detail": f"model error: {exc}"})
+        try:
+            payload = {"output": y[0].tolist()} if single else {"outputs": y.tolist()}
+            return 200, {}, json_bytes(payload)
+        except ValueError:
+            return 500, {}, json_bytes({"detail": "model error: non-finite values in the output"})
+
+    def refuse(self, reason: str, code: int, detail: str, retry_after: int | None = None) -> Reply:
+        self.metrics.rejected.labels(reason).inc()
+        headers: dict[str, str] = {}
+        if retry_after is not None:
+            headers["retry-after"] = str(retry_after)
+        if self.state.phase == "draining":
+            headers["connection"] = "close"
+        return code, headers, json_bytes({"detail": detail})
