@@ -40,14 +40,23 @@ class BadInput(ValueError):
     """The body parsed but does not fit the model's input."""
 
 
-def to_batch(instances: list[Any], shape: tuple[int | None, ...], dtype: np.dtype[Any]) -> np.ndarray:
-    """Turn JSON instances into an ``(n, *shape)`` array of the model's dtype, or say what is wrong."""
+def to_batch(
+    instances: list[Any], shape: tuple[int | None, ...], dtype: np.dtype[Any], single: bool = False
+) -> np.ndarray:
+    """Turn JSON instances into an ``(n, *shape)`` array of the model's dtype, or say what is wrong.
+
+    A value the model's dtype cannot hold (1e39 for float32, 2**31 for int32), NaN and Infinity (JSON
+    parsers accept them) are the client's fault: the message names the first such value by its
+    position, ``inputs[i][j]`` (``input[j]`` for the single-instance form).
+    """
     dims = ["?" if d is None else str(d) for d in shape]
     want = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
     try:
         arr = np.asarray(instances)
     except (ValueError, TypeError):
         raise BadInput(f"inputs are ragged: every instance must have shape {want}") from None
+    if arr.dtype.kind == "O":  # integers beyond 64 bits, or None/objects among the numbers
+        arr = _from_objects(arr, dtype, single, want)
     if arr.dtype.kind not in "iuf":
         raise BadInput(
             f"inputs must be numbers (got {_kind_name(arr.dtype)}); each instance has shape {want}"
@@ -57,15 +66,53 @@ def to_batch(instances: list[Any], shape: tuple[int | None, ...], dtype: np.dtyp
     got = arr.shape[1:]
     if len(got) != len(shape) or any(d is not None and d != g for d, g in zip(shape, got, strict=False)):
         raise BadInput(f"each instance must have shape {want}; got {tuple(got)}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise BadInput("inputs must be finite numbers (no NaN or Infinity)")
-    if (
-        dtype.kind in "iu"
-        and arr.size
-        and (arr.min() < np.iinfo(dtype).min or arr.max() > np.iinfo(dtype).max)
-    ):
-        raise BadInput(f"inputs are out of range for {dtype.name}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            at = _first(np.argwhere((arr < info.min) | (arr > info.max)))
+            raise BadInput(f"{_position(at, single)}: {arr[at]} is out of range for {dtype.name}")
+        return np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # a value too large for the dtype becomes inf, found just below
+        x = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(x).all():
+        at = _first(np.argwhere(~np.isfinite(x)))
+        value = float(arr[at])
+        if np.isfinite(value):
+            raise BadInput(
+                f"{_position(at, single)}: {value!r} does not fit {dtype.name} "
+                f"(magnitude at most {float(np.finfo(dtype).max):.6g})"
+            )
+        name = "NaN" if np.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
+        raise BadInput(f"{_position(at, single)}: {name} is not allowed (inputs must be finite numbers)")
+    return x
+
+
+def _from_objects(arr: np.ndarray, dtype: np.dtype[Any], single: bool, want: str) -> np.ndarray:
+    """An object array from JSON holds integers numpy cannot store in 64 bits, or non-numbers: name
+    the first value that is not a number or does not fit; else return the numbers as float64."""
+    for at, value in np.ndenumerate(arr):
+        where = _position(at, single)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise BadInput(f"{where}: {shown} is not a number; inputs must be numbers, each instance {want}")
+        if not isinstance(value, int):
+            continue
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if not info.min <= value <= info.max:
+                raise BadInput(f"{where}: {value} is out of range for {dtype.name}")
+        elif abs(value) > float(np.finfo(dtype).max):
+            raise BadInput(f"{where}: an integer of {len(str(abs(value)))} digits does not fit {dtype.name}")
+    return arr.astype(np.float64)
+
+
+def _first(where: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in where[0])
+
+
+def _position(at: tuple[int, ...], single: bool) -> str:
+    """``inputs[i][j]...`` for an index into the batch; ``input[j]...`` when the request held one instance."""
+    return ("input" if single else "inputs") + "".join(f"[{i}]" for i in (at[1:] if single else at))
 
 
 def _kind_name(dtype: np.dtype[Any]) -> str:
@@ -118,7 +165,7 @@ class Predictor:
             msg = f"{len(instances)} inputs in one request; at most MAX_BATCH_SIZE={state.batcher.max_batch_size}"
             return self.refuse("invalid", 422, msg)
         try:
-            x = to_batch(instances, state.backend.input_shape, state.backend.input_dtype)
+            x = to_batch(instances, state.backend.input_shape, state.backend.input_dtype, single)
         except BadInput as exc:
             return self.refuse("invalid", 422, str(exc))
         try:

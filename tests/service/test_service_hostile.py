@@ -1,0 +1,60 @@
+"""The server under hostile load (issue 14), as the container runs it: a real process on loopback.
+
+Client faults are 4xx, never 500; a drain that runs out of time answers 503 instead of letting uvicorn
+cancel requests; a poisoned request is isolated in a few model calls; slow and idle connections are
+timed out and capped below the open-file limit, and a real client is answered meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.service import models
+from tests.service.helpers import ServerProcess, metric
+
+pytestmark = pytest.mark.slow
+
+JSON = {"content-type": "application/json"}
+ROW = [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One ONNX server with default settings for the request checks that do not change its state."""
+    tmp = tmp_path_factory.mktemp("shared")
+    sp = ServerProcess({"MODEL_PATH": str(models.onnx_model(tmp)), "USE_GPU": "cpu"}, tmp / "server.log")
+    try:
+        sp.wait_ready()
+        yield sp
+    finally:
+        sp.stop()
+
+
+@pytest.mark.parametrize(
+    ("body", "position"),
+    [
+        (b'{"inputs": [[1e39, 1, 2, 3]]}', "inputs[0][0]"),  # overflows float32
+        (b'{"inputs": [[1, 2, 3, 4], [1, 2, 3, -1e308]]}', "inputs[1][3]"),
+        (b'{"input": [1, 2e300, 3, 4]}', "input[1]"),  # the seed's single-instance shape
+        (b'{"inputs": [[1, 2, 3, 1' + b"0" * 400 + b"]]}", "inputs[0][3]"),  # an integer beyond float64
+        (b'{"inputs": [[NaN, 1, 2, 3]]}', "inputs[0][0]"),
+        (b'{"inputs": [[1, Infinity, 2, 3]]}', "inputs[0][1]"),
+        (b'{"inputs": [[1, 2, -Infinity, 3]]}', "inputs[0][2]"),
+        (b'{"inputs": [[1, 2, 3, 1e999]]}', "inputs[0][3]"),  # parses as Infinity
+    ],
+)
+def test_values_that_do_not_fit_the_input_are_422_naming_the_position(
+    shared: ServerProcess, body: bytes, position: str
+) -> None:
+    sp = shared
+    r = httpx.post(sp.url + "/predict", content=body, headers=JSON, timeout=30)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(position + ": "), r.text
+    fits = httpx.post(sp.url + "/predict", json={"inputs": [[3.4e38, -3.4e38, 0, 1]]}, timeout=30)
+    assert fits.status_code == 200, fits.text  # the edge of float32 still fits
+    text = httpx.get(sp.url + "/metrics").text
+    assert 'mlserve_requests_total{endpoint="/predict",status="500"}' not in text
+    assert metric(text, "mlserve_batch_errors_total") == 0.0
