@@ -121,6 +121,20 @@ def _kind_name(dtype: np.dtype[Any]) -> str:
     )
 
 
+def is_json(content_type: bytes | None) -> bool:
+    """``application/json``, in any case, with at most a ``charset=utf-8`` parameter (JSON is UTF-8)."""
+    if content_type is None:
+        return False
+    media, *params = content_type.split(b";")
+    if media.strip().lower() != b"application/json":
+        return False
+    for param in params:
+        name, _, value = param.partition(b"=")
+        if name.strip().lower() != b"charset" or value.strip().strip(b'"').lower() not in (b"utf-8", b"utf8"):
+            return False
+    return True
+
+
 def json_bytes(payload: Any) -> bytes:
     return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
 
@@ -138,6 +152,11 @@ class Predictor:
         if not state.ready or state.batcher is None or state.backend is None:
             reason = "draining" if state.phase == "draining" else "not_ready"
             return self.refuse(reason, 503, f"model is {state.phase}", settings.retry_after_s)
+        content_type = headers.get(b"content-type")
+        if content_type != b"application/json" and not is_json(content_type):
+            shown = "none" if content_type is None else repr(content_type.decode("latin-1")[:80])
+            msg = f"Content-Type must be application/json (charset utf-8 if given); got {shown}"
+            return self.refuse("unsupported_media_type", 415, msg)
         limit = settings.max_body_bytes
         too_large = f"body over MAX_BODY_BYTES={limit}"
         declared = headers.get(b"content-length", b"")

@@ -25,6 +25,7 @@ def affine(tmp_path: Path) -> tuple[Path, Path]:
 
 
 X = [[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 0.0, 2.0]]
+JSON = {"content-type": "application/json"}  # what /predict accepts; httpx sets it for json=...
 
 
 async def test_readiness_flips_after_load_and_health_answers_meanwhile(affine: tuple[Path, Path]) -> None:
@@ -127,9 +128,9 @@ def test_values_at_the_edge_of_the_dtype_fit() -> None:
 
 async def test_invalid_json_and_non_finite_numbers_are_422(onnx_path: Path) -> None:
     async with serve(settings(onnx_path)) as client:
-        r = await client.post("/predict", content=b'{"inputs": [[1, 2')
+        r = await client.post("/predict", content=b'{"inputs": [[1, 2', headers=JSON)
         assert r.status_code == 422 and "Invalid JSON" in r.json()["detail"]
-        r = await client.post("/predict", content=b'{"inputs": [[1, 2, 3, NaN]]}')
+        r = await client.post("/predict", content=b'{"inputs": [[1, 2, 3, NaN]]}', headers=JSON)
         assert r.status_code == 422
 
 
@@ -137,14 +138,14 @@ async def test_body_over_the_limit_is_413_declared_or_streamed(onnx_path: Path) 
     async with serve(settings(onnx_path, max_body_bytes=200)) as client:
         big = json.dumps({"inputs": [[1.0, 2.0, 3.0, 4.0]] * 20}).encode()
         assert len(big) > 200
-        r = await client.post("/predict", content=big)
+        r = await client.post("/predict", content=big, headers=JSON)
         assert r.status_code == 413 and "MAX_BODY_BYTES=200" in r.json()["detail"]
 
         async def chunks():  # no Content-Length: the limit is enforced while reading
             for i in range(0, len(big), 64):
                 yield big[i : i + 64]
 
-        r = await client.post("/predict", content=chunks())
+        r = await client.post("/predict", content=chunks(), headers=JSON)
         assert r.status_code == 413
         small = await client.post("/predict", json={"inputs": X})
         assert small.status_code == 200

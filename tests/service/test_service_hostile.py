@@ -7,9 +7,11 @@ timed out and capped below the open-file limit, and a real client is answered me
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.service import models
@@ -58,3 +60,31 @@ def test_values_that_do_not_fit_the_input_are_422_naming_the_position(
     text = httpx.get(sp.url + "/metrics").text
     assert 'mlserve_requests_total{endpoint="/predict",status="500"}' not in text
     assert metric(text, "mlserve_batch_errors_total") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "code"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ('Application/JSON;charset="UTF-8"', 200),
+        (None, 415),
+        ("text/plain", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/json; charset=latin-1", 415),
+        ("application/jsonp", 415),
+    ],
+)
+def test_predict_accepts_only_application_json(
+    shared: ServerProcess, content_type: str | None, code: int
+) -> None:
+    sp = shared
+    headers = {} if content_type is None else {"content-type": content_type}
+    body = json.dumps({"inputs": [ROW]}).encode()
+    r = httpx.post(sp.url + "/predict", content=body, headers=headers, timeout=30)
+    assert r.status_code == code, r.text
+    if code == 415:
+        assert "application/json" in r.json()["detail"]
+    else:
+        np.testing.assert_allclose(r.json()["outputs"], models.expected([ROW]), rtol=1e-5, atol=1e-5)
