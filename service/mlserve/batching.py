@@ -6,8 +6,9 @@ passed since the first was taken, and runs the model once in a single worker thr
 runs, the event loop keeps parsing requests, so the next batch is ready when the model is free.
 
 A full queue refuses new work (``QueueFull`` -> HTTP 503 + Retry-After) instead of growing memory.
-A model error fails only that batch; when the batch held several requests each is retried alone so
-that one poisoned input does not fail its neighbours.
+A model error fails only the request that causes it: a failed batch of several requests is split in
+halves until the poisoned request is found alone (``Batcher._isolate``), so its neighbours are
+answered and one poisoned request among k costs about 2*log2(k) extra calls, not k.
 """
 
 from __future__ import annotations
@@ -168,34 +169,77 @@ class Batcher:
                     break
                 jobs.append(nxt)
                 rows += nxt.rows
-            await self._run_batch(loop, jobs, rows)
+            await self._run_batch(loop, jobs)
 
-    async def _run_batch(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job], rows: int) -> None:
+    async def _run_batch(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         live = [j for j in jobs if not j.future.done()]  # a client that went away needs no answer
         if not live:
             return
-        rows = sum(j.rows for j in live)
-        x = live[0].x if len(live) == 1 else np.concatenate([j.x for j in live])
+        exc = await self._try(loop, live)
+        if exc is None:
+            return
+        if len(live) == 1:
+            self._settle(live[0], exc=exc)
+            return
+        log.warning("batch of %d requests failed (%s); isolating the failing request(s)", len(live), exc)
+        await self._isolate(loop, live)
+
+    async def _try(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> Exception | None:
+        """Run ``jobs`` as one model call; on success answer them all and return None, else the error."""
+        rows = sum(j.rows for j in jobs)
+        x = jobs[0].x if len(jobs) == 1 else np.concatenate([j.x for j in jobs])
         started = time.perf_counter()
         self._in_model = rows
         try:
             y = await loop.run_in_executor(self._executor, self._checked_predict, x)
         except Exception as exc:
             self._on_error()
-            if len(live) == 1:
-                self._settle(live[0], exc=exc)
-                return
-            log.warning("batch of %d requests failed (%s); retrying each alone", len(live), exc)
-            for job in live:
-                await self._run_batch(loop, [job], job.rows)
-            return
+            return exc
         finally:
             self._in_model = 0
         self._on_batch(rows, time.perf_counter() - started)
         offset = 0
-        for job in live:
+        for job in jobs:
             self._settle(job, result=y[offset : offset + job.rows])
             offset += job.rows
+        return None
+
+    async def _isolate(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
+        """``jobs`` failed as one batch: answer every request that is not at fault, fail the rest.
+
+        Halving: split a group known to fail and run the first half. If it succeeds, the failure is
+        in the second half, which is split in turn without being run whole; if it fails, the second
+        half may be clean and is run whole. One poisoned request among k costs at most
+        2*ceil(log2 k) calls of shrinking size (retrying each request alone cost k full calls). A
+        request is failed only after it failed alone: an inferred culprit is run once more by itself,
+        so a transient error blames nobody. At worst (every request poisoned) a batch of k costs
+        2k - 2 calls.
+        """
+        todo: list[tuple[list[_Job], bool]] = [(jobs, True)]  # (group, known to fail)
+        while todo:
+            group, known_bad = todo.pop()
+            group = [j for j in group if not j.future.done()]
+            if not group:
+                continue
+            if len(group) == 1 or not known_bad:
+                exc = await self._try(loop, group)
+                if exc is not None:
+                    if len(group) == 1:
+                        self._settle(group[0], exc=exc)
+                    else:
+                        todo.append((group, True))
+                continue
+            half = len(group) // 2
+            first, second = group[:half], group[half:]
+            exc = await self._try(loop, first)
+            if exc is None:
+                todo.append((second, True))  # the failure is in the second half: split it, do not rerun it
+                continue
+            todo.append((second, False))  # may be clean: run it whole, after the first half is resolved
+            if len(first) == 1:
+                self._settle(first[0], exc=exc)
+            else:
+                todo.append((first, True))
 
     def _checked_predict(self, x: np.ndarray) -> np.ndarray:
         y = self._predict(x)

@@ -7,15 +7,17 @@ timed out and capped below the open-file limit, and a real client is answered me
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
 from tests.service import models
-from tests.service.helpers import ServerProcess, metric
+from tests.service.helpers import TORCH_USE_GPU, ServerProcess, metric
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +35,22 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield sp
     finally:
         sp.stop()
+
+
+def affine_server(
+    tmp_path: Path, start: Callable[..., ServerProcess], kwargs: dict[str, float], **env: str
+) -> ServerProcess:
+    weights, module = models.state_dict_model(tmp_path)
+    sp = start(
+        model_path=str(weights),
+        model_class=f"{module}:Affine",
+        model_kwargs=json.dumps(kwargs),
+        input_shape="4",
+        use_gpu=TORCH_USE_GPU,
+        **env,
+    )
+    sp.wait_ready()
+    return sp
 
 
 @pytest.mark.parametrize(
@@ -88,3 +106,25 @@ def test_predict_accepts_only_application_json(
         assert "application/json" in r.json()["detail"]
     else:
         np.testing.assert_allclose(r.json()["outputs"], models.expected([ROW]), rtol=1e-5, atol=1e-5)
+
+
+async def test_a_poisoned_request_fails_alone_and_costs_a_few_model_calls(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    # 16 requests gather into one batch (the long delay only waits for the 16th); one is poisoned
+    sp = affine_server(tmp_path, server_process, {}, max_batch_size="16", max_batch_delay_ms="3000")
+    rows = [[float(i), 1.0, 0.0, 0.0] for i in range(16)]
+    rows[5] = [-999.0, 0.0, 0.0, 0.0]
+    async with httpx.AsyncClient(base_url=sp.url, timeout=60) as client:
+        rs = await asyncio.gather(*[client.post("/predict", json={"inputs": [row]}) for row in rows])
+        text = (await client.get("/metrics")).text
+    for i, (row, r) in enumerate(zip(rows, rs, strict=True)):
+        if i == 5:
+            assert r.status_code == 500 and "poison" in r.json()["detail"], r.text
+        else:
+            assert r.status_code == 200, r.text
+            np.testing.assert_allclose(r.json()["outputs"], models.expected([row]), rtol=1e-5, atol=1e-5)
+    calls = metric(text, "mlserve_batch_size_count") + metric(text, "mlserve_batch_errors_total")
+    assert metric(text, "mlserve_batch_size_sum") == 15.0  # every good row was answered exactly once
+    # the batch, then at most two calls per halving (16 -> 8 -> 4 -> 2 -> 1); one at a time would be 17
+    assert calls <= 1 + 2 * 4, text
