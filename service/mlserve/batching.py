@@ -14,6 +14,7 @@ answered and one poisoned request among k costs about 2*log2(k) extra calls, not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ class ModelError(Exception):
     """The model raised (or returned a wrong shape) for this request's batch."""
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: kept in a set while pending
 class _Job:
     x: np.ndarray
     future: asyncio.Future[np.ndarray]
@@ -78,6 +79,7 @@ class Batcher:
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
         self._in_model = 0  # rows currently inside the model call
+        self._pending: set[_Job] = set()  # submitted and not answered yet, wherever they are
 
     @property
     def queue_depth(self) -> int:
@@ -103,35 +105,44 @@ class Batcher:
             self._queue.put_nowait(job)
         except asyncio.QueueFull:
             raise QueueFull from None
-        return await job.future
-
-    async def stop(self, timeout_s: float) -> bool:
-        """Refuse new work, finish everything queued, stop the worker. True if it finished in time."""
-        self._closing = True
-        if self._worker is None:
-            self._executor.shutdown(wait=False)
-            return True
+        self._pending.add(job)
         try:
-            await asyncio.wait_for(self._stop_and_wait(), timeout_s)
-            return True
-        except TimeoutError:
-            log.error("batcher did not drain within %.1fs; failing what is left", timeout_s)
-            self._worker.cancel()
-            self._fail_queued(Draining())
-            return False
+            return await job.future
+        finally:
+            self._pending.discard(job)
+
+    async def stop(self, timeout_s: float, reason: str = "server is draining") -> int:
+        """Refuse new work and finish what is queued within ``timeout_s``; whatever is unanswered then
+        gets ``Draining(reason)``. Returns how many requests that was (0: everything was served)."""
+        self._closing = True
+        try:
+            if self._worker is not None and not self._worker.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_and_wait(), timeout_s)
+            return self.abandon(Draining(reason))
         finally:
             self._executor.shutdown(wait=False)
+
+    def abandon(self, exc: Exception) -> int:
+        """Answer every request not answered yet with ``exc`` at once -- queued, being gathered into a
+        batch, or in the model (its result is dropped; the model thread cannot be interrupted) -- and
+        stop the worker. New work is refused from now on. Returns how many requests were answered."""
+        self._closing = True
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+        answered = 0
+        for job in list(self._pending):
+            if not job.future.done():
+                job.future.set_exception(exc)
+                answered += 1
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        return answered
 
     async def _stop_and_wait(self) -> None:
         assert self._worker is not None
         await self._queue.put(None)  # sentinel: everything before it is served
-        await self._worker
-
-    def _fail_queued(self, exc: Exception) -> None:
-        while not self._queue.empty():
-            job = self._queue.get_nowait()
-            if job is not None and not job.future.done():
-                job.future.set_exception(exc)
+        await asyncio.wait({self._worker})  # returns (does not raise) if abandon() cancelled it
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -191,8 +191,8 @@ class Predictor:
             y = await state.batcher.submit(x)
         except QueueFull:
             return self.refuse("queue_full", 503, "server busy: queue full", settings.retry_after_s)
-        except Draining:
-            return self.refuse("draining", 503, "server is draining", settings.retry_after_s)
+        except Draining as exc:
+            return self.refuse("draining", 503, str(exc) or "server is draining", settings.retry_after_s)
         except ModelError as exc:
             return 500, {}, json_bytes({"detail": f"model error: {exc}"})
         try:

@@ -3,13 +3,15 @@
 SIGTERM (Spot interruption, scale-in, deploy) or SIGINT: the app turns not-ready at once (/ready and
 new /predict answer 503), uvicorn closes the listening socket, in-flight requests and every queued
 batch finish, then the process exits 0 -- within DRAIN_TIMEOUT_S, which must be shorter than the
-container's ECS ``stopTimeout`` (Fargate allows up to 120 s; the default is 30 s).
+container's ECS ``stopTimeout`` (Fargate allows up to 120 s; the default is 30 s). Requests still waiting
+when DRAIN_TIMEOUT_S has passed are answered 503 + Retry-After (see state.py).
 A model that fails to load exits 1 so that ECS replaces the task; a bad setting exits 2 with one line.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 from types import FrameType
@@ -21,6 +23,8 @@ from .config import ConfigError, Settings
 from .state import ServerState
 
 log = logging.getLogger("mlserve.server")
+
+DRAIN_BACKSTOP_S = 2  # uvicorn cancels what is still running this long after DRAIN_TIMEOUT_S
 
 
 class DrainingServer(uvicorn.Server):
@@ -67,7 +71,9 @@ def main() -> int:
         port=settings.port,
         log_config=None,
         access_log=settings.access_log,
-        timeout_graceful_shutdown=int(settings.drain_timeout_s),
+        # The app answers what is left 503 at DRAIN_TIMEOUT_S (ServerState.expire_drain); uvicorn's own
+        # deadline, which cancels requests with a 500 and a traceback, is only a backstop behind it.
+        timeout_graceful_shutdown=math.ceil(settings.drain_timeout_s) + DRAIN_BACKSTOP_S,
         timeout_keep_alive=75,  # above the ALB's default 60 s idle timeout, so the ALB closes first
         server_header=False,
     )

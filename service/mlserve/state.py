@@ -2,7 +2,9 @@
 
 ``ServerState`` is what every layer reads (phase, backend, batcher). ``lifespan`` is the app's
 lifespan: it starts ``load`` as a task so that /health answers at once, and on shutdown turns the
-server not-ready and drains the batcher within ``DRAIN_TIMEOUT_S``.
+server not-ready and drains the batcher within ``DRAIN_TIMEOUT_S`` of the stop signal: requests still
+waiting when it passes are answered 503 + Retry-After (the client retries on another task), with one
+log line giving their number.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .backends import Backend, load_backend, warmup_batch
-from .batching import Batcher
+from .batching import Batcher, Draining
 from .config import Settings
 from .device import CudaProbe, select_device
 from .metrics import Metrics
@@ -35,16 +37,50 @@ class ServerState:
     backend: Backend | None = None
     batcher: Batcher | None = None
     device_name: str = ""
+    drain_deadline: float | None = None  # event-loop time by which the drain must be over
+    _deadline_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @property
     def ready(self) -> bool:
         return self.phase == "ready"
 
     def begin_drain(self) -> None:
-        """Stop taking work: /ready and new /predict answer 503 from now on; queued work still runs."""
+        """Stop taking work: /ready and new /predict answer 503 from now on. Queued work still runs
+        until DRAIN_TIMEOUT_S has passed; what is left then is answered 503 (``expire_drain``), before
+        uvicorn's own, later deadline would cancel it with a 500. Safe to call from a signal handler."""
         if self.phase != "failed":
             self.phase = "draining"
         self.metrics.ready.set(0)
+        if self.drain_deadline is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (not serving yet): nothing can be queued either
+                return
+            self.drain_deadline = loop.time() + self.settings.drain_timeout_s
+            loop.call_soon_threadsafe(self._arm_drain_deadline, loop)
+
+    def _arm_drain_deadline(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.drain_deadline is not None and self._deadline_timer is None:
+            self._deadline_timer = loop.call_at(self.drain_deadline, self.expire_drain)
+
+    def expire_drain(self) -> None:
+        """The drain deadline has passed: answer every request still waiting for the model 503 now."""
+        if self.batcher is not None:
+            self._report_left(self.batcher.abandon(Draining(self._too_late())))
+
+    def _too_late(self) -> str:
+        return (
+            f"not served within DRAIN_TIMEOUT_S={self.settings.drain_timeout_s:g} of the stop signal; retry"
+        )
+
+    def _report_left(self, left: int) -> None:
+        if left:
+            log.warning(
+                "drain deadline passed (DRAIN_TIMEOUT_S=%g): %d requests not served were answered 503 "
+                "with Retry-After",
+                self.settings.drain_timeout_s,
+                left,
+            )
 
     async def load(self) -> None:
         """Fetch, load and warm the model, then start the batcher and turn ready (unless draining)."""
@@ -99,5 +135,9 @@ class ServerState:
             if not task.done():
                 task.cancel()
             if self.batcher is not None:
-                await self.batcher.stop(self.settings.drain_timeout_s)
+                loop = asyncio.get_running_loop()
+                deadline = self.drain_deadline or loop.time() + self.settings.drain_timeout_s
+                self._report_left(await self.batcher.stop(max(0.0, deadline - loop.time()), self._too_late()))
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()
             log.info("drained; bye")

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from service.mlserve.batching import Batcher, ModelError
+from service.mlserve.batching import Batcher, Draining, ModelError
 
 POISON = -999.0
 
@@ -89,3 +89,21 @@ async def test_a_request_is_failed_only_after_it_failed_alone() -> None:
     assert len(blamed) == sum(1 for n in model.calls[:3] if n == 1), (model.calls, got)
     for r, g in zip(rows, got, strict=True):
         assert isinstance(g, ModelError) or (isinstance(g, np.ndarray) and float(g[0, 0]) == 2.0 * r), g
+
+
+async def test_abandon_answers_every_pending_request_with_draining() -> None:
+    """At the drain deadline the queued requests and the one in the model are all answered at once."""
+    gate = threading.Event()
+    model = CountingModel(gate=gate)
+    batcher = Batcher(model, 2, max_delay_s=0.0, max_queue=64)
+    batcher.start()
+    subs = [asyncio.ensure_future(batcher.submit(np.array([[float(i)]], dtype=np.float32))) for i in range(9)]
+    while not model.calls:  # the first batch is inside the model, held by the gate
+        await asyncio.sleep(0.005)
+    n = batcher.abandon(Draining("deadline"))
+    got = await asyncio.gather(*subs, return_exceptions=True)
+    gate.set()
+    assert n == 9 and all(isinstance(g, Draining) for g in got), got
+    with pytest.raises(Draining):
+        await batcher.submit(np.array([[1.0]], dtype=np.float32))
+    assert await batcher.stop(1.0) == 0  # nothing left; and stop after abandon does not raise

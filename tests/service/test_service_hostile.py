@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -128,3 +130,53 @@ async def test_a_poisoned_request_fails_alone_and_costs_a_few_model_calls(
     assert metric(text, "mlserve_batch_size_sum") == 15.0  # every good row was answered exactly once
     # the batch, then at most two calls per halving (16 -> 8 -> 4 -> 2 -> 1); one at a time would be 17
     assert calls <= 1 + 2 * 4, text
+
+
+async def test_drain_deadline_answers_what_is_left_503_without_tracebacks(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    # 0.3 s per batch of 4 rows: about 30 of the 80 queued requests can be served in DRAIN_TIMEOUT_S=2
+    sp = affine_server(
+        tmp_path,
+        server_process,
+        {"delay_s": 0.3},
+        max_batch_size="4",
+        max_batch_delay_ms="1",
+        max_queue_size="512",
+        drain_timeout_s="2",
+        retry_after_s="2",
+    )
+    n = 80
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=sp.url, timeout=60, limits=limits) as client:
+
+        async def call(i: int) -> httpx.Response | Exception:
+            try:
+                return await client.post("/predict", json={"inputs": [[float(i), 0.0, 0.0, 0.0]]})
+            except httpx.HTTPError as exc:
+                return exc
+
+        tasks = [asyncio.create_task(call(i)) for i in range(n)]
+        deadline = time.monotonic() + 30
+        while True:  # every request is in: queued, in the model (at most 4) or answered
+            text = (await client.get("/metrics")).text
+            if metric(text, "mlserve_queue_depth") + metric(text, "mlserve_batch_size_sum") >= n - 4:
+                break
+            assert time.monotonic() < deadline, "the requests never queued up"
+            await asyncio.sleep(0.05)
+        sp.proc.send_signal(signal.SIGTERM)
+        results = await asyncio.gather(*tasks)
+    rc = await asyncio.to_thread(sp.proc.wait, 30)
+    log = sp.log_path.read_text()
+    codes = [r.status_code if isinstance(r, httpx.Response) else repr(r) for r in results]
+    assert set(codes) <= {200, 503}, codes  # no 500 from uvicorn cancelling, no dropped connections
+    served = [r for r in results if isinstance(r, httpx.Response) and r.status_code == 200]
+    left = [r for r in results if isinstance(r, httpx.Response) and r.status_code == 503]
+    assert served and left, codes
+    for r in left:
+        assert r.headers["retry-after"] == "2" and r.headers["connection"] == "close"
+    assert "Traceback" not in log and "Exception in ASGI application" not in log, log
+    lines = [line for line in log.splitlines() if "drain deadline" in line]
+    assert len(lines) == 1, log
+    assert f" {len(left)} " in lines[0], (lines, len(left))
+    assert rc == 0, log
