@@ -8,6 +8,7 @@ returns ``(status, extra headers, JSON body)``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -163,15 +164,27 @@ class Predictor:
         if declared.isdigit() and int(declared) > limit:
             return self.refuse("too_large", 413, too_large)
         body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return self.refuse("disconnected", 400, "client went away")
-            body += message.get("body", b"")
-            if len(body) > limit:
-                return self.refuse("too_large", 413, too_large)
-            if not message.get("more_body", False):
-                break
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + settings.body_timeout_s) as reading:
+                state.body_reads.add(reading)  # a drain that begins now cuts it at its deadline
+                try:
+                    while True:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            return self.refuse("disconnected", 400, "client went away")
+                        body += message.get("body", b"")
+                        if len(body) > limit:
+                            return self.refuse("too_large", 413, too_large)
+                        if not message.get("more_body", False):
+                            break
+                finally:
+                    state.body_reads.discard(reading)
+        except TimeoutError:
+            if state.drain_deadline is not None and reading.when() == state.drain_deadline:
+                return self.refuse("draining", 503, state.too_late(), settings.retry_after_s)
+            msg = f"request body not received within BODY_TIMEOUT_S={settings.body_timeout_s:g}"
+            return self.refuse("body_timeout", 408, msg, close=True)
         try:
             req = PredictRequest.model_validate_json(bytes(body))
         except ValidationError as exc:
@@ -201,11 +214,13 @@ class Predictor:
         except ValueError:
             return 500, {}, json_bytes({"detail": "model error: non-finite values in the output"})
 
-    def refuse(self, reason: str, code: int, detail: str, retry_after: int | None = None) -> Reply:
+    def refuse(
+        self, reason: str, code: int, detail: str, retry_after: int | None = None, close: bool = False
+    ) -> Reply:
         self.metrics.rejected.labels(reason).inc()
         headers: dict[str, str] = {}
         if retry_after is not None:
             headers["retry-after"] = str(retry_after)
-        if self.state.phase == "draining":
+        if close or self.state.phase == "draining":
             headers["connection"] = "close"
         return code, headers, json_bytes({"detail": detail})

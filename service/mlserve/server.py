@@ -20,6 +20,7 @@ import uvicorn
 
 from .app import create_app
 from .config import ConfigError, Settings
+from .connections import ConnectionLimits, guarded_protocol
 from .state import ServerState
 
 log = logging.getLogger("mlserve.server")
@@ -65,16 +66,21 @@ def main() -> int:
             server.should_exit = True
 
     app = create_app(settings, on_fatal=on_fatal)
+    limits = ConnectionLimits(
+        settings.max_connections, settings.header_timeout_s, settings.body_timeout_s, settings.retry_after_s
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=guarded_protocol(limits, app.state.mlserve.metrics),  # timeouts and the connection cap
         log_config=None,
         access_log=settings.access_log,
         # The app answers what is left 503 at DRAIN_TIMEOUT_S (ServerState.expire_drain); uvicorn's own
         # deadline, which cancels requests with a 500 and a traceback, is only a backstop behind it.
         timeout_graceful_shutdown=math.ceil(settings.drain_timeout_s) + DRAIN_BACKSTOP_S,
-        timeout_keep_alive=75,  # above the ALB's default 60 s idle timeout, so the ALB closes first
+        # default 75 s: above the ALB's default 60 s idle timeout, so the ALB closes first
+        timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]  # a float works
         server_header=False,
     )
     server = DrainingServer(config, app.state.mlserve)

@@ -39,6 +39,7 @@ class ServerState:
     device_name: str = ""
     drain_deadline: float | None = None  # event-loop time by which the drain must be over
     _deadline_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    body_reads: set[asyncio.Timeout] = field(default_factory=set, repr=False)  # /predict bodies arriving
 
     @property
     def ready(self) -> bool:
@@ -60,15 +61,21 @@ class ServerState:
             loop.call_soon_threadsafe(self._arm_drain_deadline, loop)
 
     def _arm_drain_deadline(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.drain_deadline is not None and self._deadline_timer is None:
-            self._deadline_timer = loop.call_at(self.drain_deadline, self.expire_drain)
+        deadline = self.drain_deadline
+        if deadline is None or self._deadline_timer is not None:
+            return
+        self._deadline_timer = loop.call_at(deadline, self.expire_drain)
+        for reading in self.body_reads:  # bodies still arriving must be complete by the deadline too
+            when = reading.when()
+            if when is None or when > deadline:
+                reading.reschedule(deadline)
 
     def expire_drain(self) -> None:
         """The drain deadline has passed: answer every request still waiting for the model 503 now."""
         if self.batcher is not None:
-            self._report_left(self.batcher.abandon(Draining(self._too_late())))
+            self._report_left(self.batcher.abandon(Draining(self.too_late())))
 
-    def _too_late(self) -> str:
+    def too_late(self) -> str:
         return (
             f"not served within DRAIN_TIMEOUT_S={self.settings.drain_timeout_s:g} of the stop signal; retry"
         )
@@ -137,7 +144,7 @@ class ServerState:
             if self.batcher is not None:
                 loop = asyncio.get_running_loop()
                 deadline = self.drain_deadline or loop.time() + self.settings.drain_timeout_s
-                self._report_left(await self.batcher.stop(max(0.0, deadline - loop.time()), self._too_late()))
+                self._report_left(await self.batcher.stop(max(0.0, deadline - loop.time()), self.too_late()))
             if self._deadline_timer is not None:
                 self._deadline_timer.cancel()
             log.info("drained; bye")

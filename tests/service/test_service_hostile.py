@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,40 @@ pytestmark = pytest.mark.slow
 
 JSON = {"content-type": "application/json"}
 ROW = [1.0, 2.0, 3.0, 4.0]
+PARTIAL_BODY = (  # a /predict request whose body never finishes arriving
+    b"POST /predict HTTP/1.1\r\nHost: mlserve\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 200\r\n\r\n" + b'{"inputs": [[1, 2'
+)
+
+
+@dataclass
+class Conn:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+async def connect(port: int, first: bytes = b"") -> Conn:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    if first:
+        writer.write(first)
+        await writer.drain()
+    return Conn(reader, writer)
+
+
+async def outcome(conn: Conn, within: float) -> str:
+    """What the server did with a connection we left hanging: the status code it answered before
+    closing ("408", "503", ...), "closed" (closed or reset with no answer), or "open" (still open
+    after ``within`` seconds, which is what a connection exhaustion attack relies on)."""
+    try:
+        data = await asyncio.wait_for(conn.reader.read(), within)  # reads until the server closes
+    except TimeoutError:
+        return "open"
+    except ConnectionError:
+        return "closed"
+    finally:
+        conn.writer.close()
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
+    return m.group(1).decode() if m else "closed"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +73,12 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield sp
     finally:
         sp.stop()
+
+
+def onnx_server(tmp_path: Path, start: Callable[..., ServerProcess], **env: str) -> ServerProcess:
+    sp = start(model_path=str(models.onnx_model(tmp_path)), use_gpu="cpu", **env)
+    sp.wait_ready()
+    return sp
 
 
 def affine_server(
@@ -164,9 +206,14 @@ async def test_drain_deadline_answers_what_is_left_503_without_tracebacks(
                 break
             assert time.monotonic() < deadline, "the requests never queued up"
             await asyncio.sleep(0.05)
+        # a body still arriving when the stop signal comes (BODY_TIMEOUT_S is 20 s) ends at the deadline too
+        slow_body = await connect(sp.port, PARTIAL_BODY)
+        await asyncio.sleep(0.2)
         sp.proc.send_signal(signal.SIGTERM)
         results = await asyncio.gather(*tasks)
+        slow = await outcome(slow_body, within=30)
     rc = await asyncio.to_thread(sp.proc.wait, 30)
+    assert slow == "503", slow
     log = sp.log_path.read_text()
     codes = [r.status_code if isinstance(r, httpx.Response) else repr(r) for r in results]
     assert set(codes) <= {200, 503}, codes  # no 500 from uvicorn cancelling, no dropped connections
@@ -180,3 +227,77 @@ async def test_drain_deadline_answers_what_is_left_503_without_tracebacks(
     assert len(lines) == 1, log
     assert f" {len(left)} " in lines[0], (lines, len(left))
     assert rc == 0, log
+
+
+async def test_slow_clients_get_408_while_a_real_client_is_answered(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    sp = onnx_server(tmp_path, server_process, header_timeout_s="2", body_timeout_s="2")
+    partial_headers = b"POST /predict HTTP/1.1\r\nHost: mlserve\r\nContent-Type: appl"
+    conns = [await connect(sp.port, partial_headers) for _ in range(40)]
+    conns += [await connect(sp.port, PARTIAL_BODY) for _ in range(40)]
+    conns += [await connect(sp.port) for _ in range(20)]  # nothing sent at all
+    trickler = await connect(sp.port)
+    header = b"POST /predict HTTP/1.1\r\nHost: mlserve\r\nX-Slow: " + b"a" * 1000
+
+    async def trickle() -> None:  # one byte every 0.2 s: never idle, never done
+        for byte in header:
+            if trickler.writer.is_closing():
+                return
+            trickler.writer.write(bytes([byte]))
+            await asyncio.sleep(0.2)
+
+    trickling = asyncio.create_task(trickle())
+    async with httpx.AsyncClient(base_url=sp.url, timeout=20) as client:
+        r = await client.post("/predict", json={"inputs": [ROW]})
+    assert r.status_code == 200, r.text  # answered while 101 slow connections are held
+    np.testing.assert_allclose(r.json()["outputs"], models.expected([ROW]), rtol=1e-5, atol=1e-5)
+    outcomes = await asyncio.gather(*[outcome(c, within=30) for c in [*conns, trickler]])
+    trickling.cancel()
+    assert outcomes == ["408"] * len(outcomes), outcomes
+    text = httpx.get(sp.url + "/metrics").text
+    timeouts = [metric(text, "mlserve_rejected_total", reason=r) for r in ("header_timeout", "body_timeout")]
+    assert timeouts == [61.0, 40.0], text
+
+
+async def test_idle_keep_alive_connections_are_closed_after_the_keep_alive_timeout(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    sp = onnx_server(tmp_path, server_process, keep_alive_timeout_s="1")
+    conn = await connect(sp.port, b"GET /health HTTP/1.1\r\nHost: mlserve\r\n\r\n")
+    status = await asyncio.wait_for(conn.reader.readline(), 30)
+    assert status.startswith(b"HTTP/1.1 200"), status
+    while (await asyncio.wait_for(conn.reader.readline(), 30)) != b"\r\n":
+        pass  # headers; the small JSON body follows and then, after 1 s idle, the close
+    assert await outcome(conn, within=30) == "closed"
+
+
+async def test_connections_beyond_the_open_file_limit_are_refused_and_real_clients_get_through(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    # ulimit -n 128 as a container could have it: the default cap is 128 - 64 = 64 connections.
+    # 150 idle connections used to take every file descriptor, so that nobody else got in.
+    sp = onnx_server(tmp_path, server_process, nofile=128, header_timeout_s="3")
+    n = 150
+    conns = [await connect(sp.port) for _ in range(n)]
+    async with httpx.AsyncClient(base_url=sp.url, timeout=10) as client:
+        answered: httpx.Response | None = None
+        deadline = time.monotonic() + 60
+        while answered is None and time.monotonic() < deadline:
+            try:
+                r = await client.post("/predict", json={"inputs": [ROW]})
+            except httpx.TransportError:
+                await asyncio.sleep(0.5)
+                continue
+            if r.status_code == 503:
+                assert r.headers["retry-after"] == "1", r.headers
+                await asyncio.sleep(float(r.headers["retry-after"]))
+                continue
+            answered = r
+        assert answered is not None and answered.status_code == 200, "a real client never got in"
+        outcomes = await asyncio.gather(*[outcome(c, within=30) for c in conns])
+        text = (await client.get("/metrics")).text
+    refused, timed_out = outcomes.count("503"), outcomes.count("408")
+    assert refused + timed_out == n, outcomes  # every idle connection was closed, none is left open
+    assert refused >= n - 64 and 0 < timed_out <= 64, (refused, timed_out)
+    assert metric(text, "mlserve_rejected_total", reason="max_connections") >= refused
