@@ -8,7 +8,7 @@ runs, the event loop keeps parsing requests, so the next batch is ready when the
 A full queue refuses new work (``QueueFull`` -> HTTP 503 + Retry-After) instead of growing memory.
 A model error fails only the request that causes it: a failed batch of several requests is split in
 halves until the poisoned request is found alone (``Batcher._isolate``), so its neighbours are
-answered and one poisoned request among k costs about 2*log2(k) extra calls, not k.
+answered and one poisoned request among k costs about log2(k) + 2 extra calls, not k.
 """
 
 from __future__ import annotations
@@ -218,15 +218,34 @@ class Batcher:
     async def _isolate(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
         """``jobs`` failed as one batch: answer every request that is not at fault, fail the rest.
 
-        Halving: split a group known to fail and run the first half. If it succeeds, the failure is
-        in the second half, which is split in turn without being run whole; if it fails, the second
-        half may be clean and is run whole. One poisoned request among k costs at most
-        2*ceil(log2 k) calls of shrinking size (retrying each request alone cost k full calls). A
-        request is failed only after it failed alone: an inferred culprit is run once more by itself,
-        so a transient error blames nobody. At worst (every request poisoned) a batch of k costs
-        2k - 2 calls.
+        First the failure is followed down by halving: run the first half of the group known to fail;
+        if it succeeds, the failure is in the second half, which is split in turn without being run
+        whole; if it fails, the second half is set aside (it may well be clean) and the first is
+        followed. Then everything set aside runs as one call. With one poisoned request among k that
+        is about log2(k) + 2 calls of shrinking size (retrying each request alone cost k). If the
+        set-aside call fails too, more than one request is at fault and each set-aside half is
+        resolved on its own the same way without setting aside (``_bisect``): at worst, every request
+        poisoned, about 2k calls. A request is failed only after it failed alone: an inferred culprit
+        is run once more by itself, so a transient error blames nobody.
         """
-        todo: list[tuple[list[_Job], bool]] = [(jobs, True)]  # (group, known to fail)
+        aside = await self._bisect(loop, [(jobs, True)], set_aside=True)
+        rest = [j for group in aside for j in group if not j.future.done()]
+        if not rest:
+            return
+        exc = await self._try(loop, rest)
+        if exc is None:
+            return
+        if len(rest) == 1:
+            self._settle(rest[0], exc=exc)
+            return
+        await self._bisect(loop, [(group, False) for group in aside], set_aside=False)
+
+    async def _bisect(
+        self, loop: asyncio.AbstractEventLoop, todo: list[tuple[list[_Job], bool]], set_aside: bool
+    ) -> list[list[_Job]]:
+        """Resolve ``(group, known to fail)`` items by halving. With ``set_aside`` the half that may be
+        clean is returned instead of being run; without, everything is resolved here."""
+        aside: list[list[_Job]] = []
         while todo:
             group, known_bad = todo.pop()
             group = [j for j in group if not j.future.done()]
@@ -246,11 +265,15 @@ class Batcher:
             if exc is None:
                 todo.append((second, True))  # the failure is in the second half: split it, do not rerun it
                 continue
-            todo.append((second, False))  # may be clean: run it whole, after the first half is resolved
+            if set_aside:
+                aside.append(second)
+            else:
+                todo.append((second, False))  # may be clean: run it whole, after the first half is resolved
             if len(first) == 1:
                 self._settle(first[0], exc=exc)
             else:
                 todo.append((first, True))
+        return aside
 
     def _checked_predict(self, x: np.ndarray) -> np.ndarray:
         y = self._predict(x)

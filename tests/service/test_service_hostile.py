@@ -170,8 +170,9 @@ async def test_a_poisoned_request_fails_alone_and_costs_a_few_model_calls(
             np.testing.assert_allclose(r.json()["outputs"], models.expected([row]), rtol=1e-5, atol=1e-5)
     calls = metric(text, "mlserve_batch_size_count") + metric(text, "mlserve_batch_errors_total")
     assert metric(text, "mlserve_batch_size_sum") == 15.0  # every good row was answered exactly once
-    # the batch, then at most two calls per halving (16 -> 8 -> 4 -> 2 -> 1); one at a time would be 17
-    assert calls <= 1 + 2 * 4, text
+    # the batch, one call per halving (16 -> 8 -> 4 -> 2 -> 1), one for the halves set aside on the way
+    # and one to run an inferred culprit alone; retrying each alone made it 17
+    assert calls <= 1 + 4 + 2, text
 
 
 async def test_drain_deadline_answers_what_is_left_503_without_tracebacks(
