@@ -6,16 +6,18 @@ process runs out of file descriptors: 3000 partial bodies were held for over 90 
 default 1024 open files 1005 idle connections made the server unreachable. This protocol adds, per
 connection:
 
-- a **cap** (``MAX_CONNECTIONS``, by default the open-file limit less a reserve): a connection beyond
-  it is answered 503 + ``Retry-After`` and closed at once, so its file descriptor comes straight back
-  and ``accept()`` never fails for lack of one;
+- a **cap** (``MAX_CONNECTIONS``, by default the open-file limit less a reserve), so that ``accept()``
+  never fails for lack of a descriptor. A connection beyond it makes room by closing the connection
+  whose request has been incomplete the longest (a slow or silent client: 503 + ``Retry-After``); a
+  real client sends its request at once, so it is not the one closed. Only when every connection is
+  busy with a complete request, or idle between requests, is the newcomer answered 503 and closed;
 - a **header timeout** (``HEADER_TIMEOUT_S``) from the connection's opening, or from the first byte of
   each later request, until its headers are complete: 408 and close;
 - a **body timeout** (``BODY_TIMEOUT_S``) from the headers until the whole body has arrived. /predict
   enforces it itself and answers 408 (protocol.py); this layer is the backstop for requests nobody
   reads the body of, and closes them a second later.
 
-Answers written here are counted in ``mlserve_rejected_total`` (``max_connections``,
+Answers written here are counted in ``mlserve_rejected_total`` (``evicted``, ``max_connections``,
 ``header_timeout``, ``body_timeout``) since they never reach the app.
 """
 
@@ -43,12 +45,15 @@ class ConnectionLimits:
 
 def guarded_protocol(limits: ConnectionLimits, metrics: Metrics) -> type[GuardedHttpToolsProtocol]:
     """The protocol class to give uvicorn (``Config(http=...)``), bound to these limits and metrics."""
-    return type("MlserveHttpProtocol", (GuardedHttpToolsProtocol,), {"limits": limits, "metrics": metrics})
+    namespace = {"limits": limits, "metrics": metrics, "incomplete": {}}
+    return type("MlserveHttpProtocol", (GuardedHttpToolsProtocol,), namespace)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     limits: ConnectionLimits
     metrics: Metrics
+    # connections whose current request is not complete yet, oldest request first (a dict keeps order)
+    incomplete: dict[GuardedHttpToolsProtocol, None]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,26 +63,50 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # -- connection ------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
+        if len(self.connections) > self.limits.max_connections and not self._make_room():
             self.metrics.rejected.labels("max_connections").inc()
             detail = f"server busy: MAX_CONNECTIONS={self.limits.max_connections} connections open"
             self._answer_and_close(503, detail, self.limits.retry_after_s)
             return
-        self._start(self.limits.header_timeout_s, self._header_timeout)
+        self._begin_request()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop()
+        self.incomplete.pop(self, None)
         super().connection_lost(exc)
+
+    def _make_room(self) -> bool:
+        """Close the connection whose request has been incomplete the longest; False if there is none."""
+        while self.incomplete:
+            oldest = next(iter(self.incomplete))
+            del self.incomplete[oldest]
+            if not oldest.transport.is_closing():
+                oldest._evict()
+                return True
+        return False
+
+    def _evict(self) -> None:
+        self._stop()
+        self.metrics.rejected.labels("evicted").inc()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started or self._reading != "body":  # a response is owed on it: just close
+                self.transport.close()
+                return
+            cycle.disconnected = True  # the app's receive() now returns http.disconnect
+            cycle.message_event.set()
+        detail = "request incomplete while the server is at MAX_CONNECTIONS; closed to make room"
+        self._answer_and_close(503, detail, self.limits.retry_after_s)
 
     def data_received(self, data: bytes) -> None:
         if self._reading == "done" and not self.transport.is_closing():
-            self._next_request()  # the first bytes after a complete request start the next one's clock
+            self._begin_request()  # the first bytes after a complete request start the next one's clock
         super().data_received(data)
 
     # -- parser callbacks ------------------------------------------------------------------------
     def on_message_begin(self) -> None:
         if self._reading == "done":  # a pipelined request in the same read as the previous one
-            self._next_request()
+            self._begin_request()
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
@@ -88,11 +117,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._reading = "done"
         self._stop()
+        self.incomplete.pop(self, None)
         super().on_message_complete()
 
     # -- timeouts --------------------------------------------------------------------------------
-    def _next_request(self) -> None:
+    def _begin_request(self) -> None:
         self._reading = "headers"
+        self.incomplete.pop(self, None)
+        self.incomplete[self] = None  # the youngest incomplete request: last to be closed to make room
         self._start(self.limits.header_timeout_s, self._header_timeout)
 
     def _header_timeout(self) -> None:
