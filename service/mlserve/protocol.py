@@ -131,6 +131,8 @@ def is_json(content_type: bytes | None) -> bool:
         return False
     for param in params:
         name, _, value = param.partition(b"=")
+        if not name.strip() and not value:  # "application/json;" -- an empty parameter
+            continue
         if name.strip().lower() != b"charset" or value.strip().strip(b'"').lower() not in (b"utf-8", b"utf8"):
             return False
     return True
@@ -163,30 +165,11 @@ class Predictor:
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             return self.refuse("too_large", 413, too_large)
-        body = bytearray()
-        loop = asyncio.get_running_loop()
+        body = await self._read_body(receive, limit, too_large)
+        if isinstance(body, tuple):
+            return body
         try:
-            async with asyncio.timeout_at(loop.time() + settings.body_timeout_s) as reading:
-                state.body_reads.add(reading)  # a drain that begins now cuts it at its deadline
-                try:
-                    while True:
-                        message = await receive()
-                        if message["type"] == "http.disconnect":
-                            return self.refuse("disconnected", 400, "client went away")
-                        body += message.get("body", b"")
-                        if len(body) > limit:
-                            return self.refuse("too_large", 413, too_large)
-                        if not message.get("more_body", False):
-                            break
-                finally:
-                    state.body_reads.discard(reading)
-        except TimeoutError:
-            if state.drain_deadline is not None and reading.when() == state.drain_deadline:
-                return self.refuse("draining", 503, state.too_late(), settings.retry_after_s)
-            msg = f"request body not received within BODY_TIMEOUT_S={settings.body_timeout_s:g}"
-            return self.refuse("body_timeout", 408, msg, close=True)
-        try:
-            req = PredictRequest.model_validate_json(bytes(body))
+            req = PredictRequest.model_validate_json(body)
         except ValidationError as exc:
             msgs = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
             return self.refuse("invalid", 422, "; ".join(msgs))
@@ -213,6 +196,33 @@ class Predictor:
             return 200, {}, json_bytes(payload)
         except ValueError:
             return 500, {}, json_bytes({"detail": "model error: non-finite values in the output"})
+
+    async def _read_body(self, receive: Receive, limit: int, too_large: str) -> bytes | Reply:
+        """The request body, or the answer when it is too large, incomplete within BODY_TIMEOUT_S (408)
+        or still arriving at the drain deadline (503)."""
+        state, settings = self.state, self.settings
+        body = bytearray()
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + settings.body_timeout_s) as reading:
+                state.body_reads.add(reading)  # a drain that begins now cuts it at its deadline
+                try:
+                    while True:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            return self.refuse("disconnected", 400, "client went away")
+                        body += message.get("body", b"")
+                        if len(body) > limit:
+                            return self.refuse("too_large", 413, too_large)
+                        if not message.get("more_body", False):
+                            return bytes(body)
+                finally:
+                    state.body_reads.discard(reading)
+        except TimeoutError:
+            if state.drain_deadline is not None and reading.when() == state.drain_deadline:
+                return self.refuse("draining", 503, state.too_late(), settings.retry_after_s)
+            msg = f"request body not received within BODY_TIMEOUT_S={settings.body_timeout_s:g}"
+            return self.refuse("body_timeout", 408, msg, close=True)
 
     def refuse(
         self, reason: str, code: int, detail: str, retry_after: int | None = None, close: bool = False

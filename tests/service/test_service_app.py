@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.mlserve.protocol import BadInput, to_batch
+from service.mlserve.protocol import BadInput, is_json, to_batch
 from tests.service import models
 from tests.service.helpers import TORCH_USE_GPU, metric, serve, settings, until_ready
 
@@ -116,6 +116,25 @@ def test_a_value_that_does_not_fit_is_named_by_its_position(
     with pytest.raises(BadInput) as info:
         to_batch(instances, (2,), np.dtype(dtype), single=single)
     assert str(info.value).startswith(detail), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "ok"),
+    [
+        (b"application/json", True),
+        (b"APPLICATION/JSON ; Charset=utf8", True),
+        (b"application/json;", True),
+        (b'application/json; charset="utf-8"', True),
+        (b"application/json; charset=utf-16", False),
+        (b"application/json; version=2", False),
+        (b"application/json-seq", False),
+        (b"text/json", False),
+        (b"", False),
+        (None, False),
+    ],
+)
+def test_only_application_json_in_utf_8_is_json(content_type: bytes | None, ok: bool) -> None:
+    assert is_json(content_type) is ok
 
 
 def test_values_at_the_edge_of_the_dtype_fit() -> None:
