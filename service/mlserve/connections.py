@@ -150,8 +150,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if self.transport.is_closing() or cycle is None:
             return
-        if cycle.response_started:  # answered without reading the whole body (404, 413): just close
-            self.transport.close()
+        if cycle.response_started or self.pipeline:  # answered without reading the whole body (404,
+            self.transport.close()  # 413), or an earlier request's answer is still owed: just close
             return
         self.metrics.rejected.labels("body_timeout").inc()
         cycle.disconnected = True  # the app's receive() now returns http.disconnect; its send is dropped

@@ -261,6 +261,16 @@ async def test_slow_clients_get_408_while_a_real_client_is_answered(
     assert timeouts == [61.0, 40.0], text
 
 
+async def test_a_body_nobody_reads_is_still_cut_off_after_the_body_timeout(
+    tmp_path: Path, server_process: Callable[..., ServerProcess]
+) -> None:
+    # /health answers 405 to a POST without reading its body; the keep-alive timeout is long, so only
+    # the body timeout (the connection layer's backstop) can close the connection still sending it
+    sp = onnx_server(tmp_path, server_process, body_timeout_s="1", keep_alive_timeout_s="600")
+    conn = await connect(sp.port, PARTIAL_BODY.replace(b"/predict", b"/health"))
+    assert await outcome(conn, within=30) == "405"  # answered, then closed
+
+
 async def test_idle_keep_alive_connections_are_closed_after_the_keep_alive_timeout(
     tmp_path: Path, server_process: Callable[..., ServerProcess]
 ) -> None:
