@@ -18,7 +18,8 @@ connection:
   reads the body of, and closes them a second later.
 
 Answers written here are counted in ``mlserve_rejected_total`` (``evicted``, ``max_connections``,
-``header_timeout``, ``body_timeout``) since they never reach the app.
+``header_timeout``, ``body_timeout``) since they never reach the app. It extends uvicorn's httptools
+protocol, which the image uses (httptools is pinned in requirements.txt).
 """
 
 from __future__ import annotations
