@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,20 @@ class ConfigError(ValueError):
 
 
 USE_GPU_CHOICES = ("auto", "cuda", "cpu")
+FD_RESERVE = 64  # file descriptors kept for the server's own use (model files, logs, pipes, the listener)
+
+
+def open_file_limit() -> int:
+    """This process's soft RLIMIT_NOFILE (``ulimit -n``; the task definition's ``nofile`` ulimit)."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 1 << 20 if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def connection_cap(open_files: int) -> int:
+    """The most connections the server holds: below the open-file limit, so that accept() never fails."""
+    return max(1, open_files - FD_RESERVE)
+
+
 _TRUE = {"1", "true", "yes", "on", "cuda", "gpu"}
 _FALSE = {"0", "false", "no", "off", "cpu"}
 
@@ -45,14 +60,26 @@ class Settings:
     max_body_bytes: int = 1_048_576
     drain_timeout_s: float = 25.0
     retry_after_s: int = 1
+    max_connections: int = field(default_factory=lambda: connection_cap(open_file_limit()))
+    header_timeout_s: float = 10.0  # connection open (or first byte of a request) -> headers complete
+    body_timeout_s: float = 20.0  # headers complete -> whole body received
+    keep_alive_timeout_s: float = 75.0  # idle between requests; above the ALB's 60 s idle timeout
     model_dir: str = field(default_factory=lambda: str(Path(tempfile.gettempdir()) / "mlserve-model"))
     torch_threads: int | None = None
     access_log: bool = False
     log_level: str = "info"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, open_files: int | None = None) -> Settings:
+        """Settings from ``env`` (default: the process environment); ``open_files`` stands in for this
+        process's open-file limit, from which the connection cap and its bound derive."""
         e = os.environ if env is None else env
+        files = open_file_limit() if open_files is None else open_files
+        cap = connection_cap(files)
+        cap_why = (
+            f"below the open-file limit RLIMIT_NOFILE={files} less {FD_RESERVE} for the server's own files; "
+            "raise the task's nofile ulimit for more"
+        )
         model_path = e.get("MODEL_PATH", "").strip()
         if not model_path:
             raise ConfigError(
@@ -80,6 +107,12 @@ class Settings:
             max_body_bytes=_int(e, "MAX_BODY_BYTES", defaults.max_body_bytes, 64, 1 << 31),
             drain_timeout_s=_float(e, "DRAIN_TIMEOUT_S", defaults.drain_timeout_s, 0.0, 3600.0),
             retry_after_s=_int(e, "RETRY_AFTER_S", defaults.retry_after_s, 1, 3600),
+            max_connections=_int(e, "MAX_CONNECTIONS", cap, 1, cap, cap_why),
+            header_timeout_s=_float(e, "HEADER_TIMEOUT_S", defaults.header_timeout_s, 0.1, 3600.0),
+            body_timeout_s=_float(e, "BODY_TIMEOUT_S", defaults.body_timeout_s, 0.1, 3600.0),
+            keep_alive_timeout_s=_float(
+                e, "KEEP_ALIVE_TIMEOUT_S", defaults.keep_alive_timeout_s, 0.1, 3600.0
+            ),
             model_dir=e.get("MODEL_DIR") or defaults.model_dir,
             torch_threads=_int(e, "TORCH_THREADS", 0, 0, 1024) or None,
             access_log=_bool(e, "ACCESS_LOG", defaults.access_log),
@@ -98,16 +131,17 @@ def _use_gpu(raw: str) -> str:
     raise ConfigError(f"USE_GPU={raw!r} is not allowed: use auto (default), cuda/true or cpu/false")
 
 
-def _int(e: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def _int(e: Mapping[str, str], name: str, default: int, lo: int, hi: int, why: str = "") -> int:
     raw = e.get(name)
     if raw is None or raw.strip() == "":
         return default
+    allowed = f"allowed: {lo}..{hi}" + (f", {why}" if why else "")
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer (allowed: {lo}..{hi})") from None
+        raise ConfigError(f"{name}={raw!r} is not an integer ({allowed})") from None
     if not lo <= value <= hi:
-        raise ConfigError(f"{name}={value} is out of range (allowed: {lo}..{hi})")
+        raise ConfigError(f"{name}={value} is out of range ({allowed})")
     return value
 
 

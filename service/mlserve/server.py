@@ -3,23 +3,29 @@
 SIGTERM (Spot interruption, scale-in, deploy) or SIGINT: the app turns not-ready at once (/ready and
 new /predict answer 503), uvicorn closes the listening socket, in-flight requests and every queued
 batch finish, then the process exits 0 -- within DRAIN_TIMEOUT_S, which must be shorter than the
-container's ECS ``stopTimeout`` (Fargate allows up to 120 s; the default is 30 s).
+container's ECS ``stopTimeout`` (Fargate allows up to 120 s; the default is 30 s). Requests still waiting
+when DRAIN_TIMEOUT_S has passed are answered 503 + Retry-After (see state.py).
 A model that fails to load exits 1 so that ECS replaces the task; a bad setting exits 2 with one line.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 from types import FrameType
 
 import uvicorn
 
-from .app import ServerState, create_app
+from .app import create_app
 from .config import ConfigError, Settings
+from .connections import ConnectionLimits, guarded_protocol
+from .state import ServerState
 
 log = logging.getLogger("mlserve.server")
+
+DRAIN_BACKSTOP_S = 2  # uvicorn cancels what is still running this long after DRAIN_TIMEOUT_S
 
 
 class DrainingServer(uvicorn.Server):
@@ -60,14 +66,21 @@ def main() -> int:
             server.should_exit = True
 
     app = create_app(settings, on_fatal=on_fatal)
+    limits = ConnectionLimits(
+        settings.max_connections, settings.header_timeout_s, settings.body_timeout_s, settings.retry_after_s
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=guarded_protocol(limits, app.state.mlserve.metrics),  # timeouts and the connection cap
         log_config=None,
         access_log=settings.access_log,
-        timeout_graceful_shutdown=int(settings.drain_timeout_s),
-        timeout_keep_alive=75,  # above the ALB's default 60 s idle timeout, so the ALB closes first
+        # The app answers what is left 503 at DRAIN_TIMEOUT_S (ServerState.expire_drain); uvicorn's own
+        # deadline, which cancels requests with a 500 and a traceback, is only a backstop behind it.
+        timeout_graceful_shutdown=math.ceil(settings.drain_timeout_s) + DRAIN_BACKSTOP_S,
+        # default 75 s: above the ALB's default 60 s idle timeout, so the ALB closes first
+        timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]  # a float works
         server_header=False,
     )
     server = DrainingServer(config, app.state.mlserve)

@@ -18,11 +18,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """Start ``python -m service.mlserve`` processes (env given as keyword args); SIGTERM them after."""
+    """Start ``python -m service.mlserve`` processes (env given as keyword args, ``nofile``: the child's
+    open-file limit); SIGTERM them after."""
     started: list[ServerProcess] = []
 
-    def start(**env: str) -> ServerProcess:
-        sp = ServerProcess({k.upper(): v for k, v in env.items()}, tmp_path / f"server{len(started)}.log")
+    def start(nofile: int | None = None, **env: str) -> ServerProcess:
+        env = {k.upper(): v for k, v in env.items()}
+        sp = ServerProcess(env, tmp_path / f"server{len(started)}.log", nofile=nofile)
         started.append(sp)
         return sp
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import resource
 import signal
 import subprocess
 import sys
@@ -54,14 +56,19 @@ async def until_ready(client: httpx.AsyncClient, timeout: float = 60.0) -> httpx
         await asyncio.sleep(0.02)
 
 
-def metric(text: str, name: str) -> float:
-    """Sum of the samples of ``name`` (exact series name, any labels) in a Prometheus text page."""
+def metric(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` (exact series name; any labels, or those given) in a Prometheus
+    text page."""
     total, found = 0.0, False
     for line in text.splitlines():
         if line.startswith("#"):
             continue
         series, _, value = line.rpartition(" ")
-        if series.split("{", 1)[0] == name:
+        base, _, rest = series.partition("{")
+        if base != name:
+            continue
+        got = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+        if all(got.get(k) == v for k, v in labels.items()):
             total += float(value)
             found = True
     if not found:
@@ -76,21 +83,31 @@ def pythonpath(*first: Path) -> str:
 
 
 class ServerProcess:
-    """``python -m service.mlserve`` on a free loopback port, as the container runs it."""
+    """``python -m service.mlserve`` on a free loopback port, as the container runs it.
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    ``nofile`` lowers the child's open-file limit (RLIMIT_NOFILE, soft and hard), as a container's
+    ``ulimit -n`` would, so that connection exhaustion can be tested with a few hundred sockets.
+    """
+
+    def __init__(self, env: dict[str, str], log: Path, nofile: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full = dict(os.environ)
         full.update(env)
         full.update(HOST="127.0.0.1", PORT=str(self.port), PYTHONPATH=pythonpath(REPO))
         self._log = log.open("w")
+
+        def limit_files() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service.mlserve"],
             cwd=REPO,
             env=full,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=limit_files if nofile is not None else None,
         )
         self.log_path = log
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from service.mlserve.protocol import BadInput, is_json, to_batch
 from tests.service import models
 from tests.service.helpers import TORCH_USE_GPU, metric, serve, settings, until_ready
 
@@ -24,6 +25,7 @@ def affine(tmp_path: Path) -> tuple[Path, Path]:
 
 
 X = [[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 0.0, 2.0]]
+JSON = {"content-type": "application/json"}  # what /predict accepts; httpx sets it for json=...
 
 
 async def test_readiness_flips_after_load_and_health_answers_meanwhile(affine: tuple[Path, Path]) -> None:
@@ -93,11 +95,61 @@ async def test_bad_inputs_are_422_with_a_message(
         assert metric(text, "mlserve_batch_size_count") == 0.0  # nothing reached the model
 
 
+@pytest.mark.parametrize(
+    ("instances", "dtype", "single", "detail"),
+    [
+        ([[1.0, 70000.0]], "float16", False, "inputs[0][1]: 70000.0 does not fit float16"),
+        ([[1.0, 2.0], [3.0, -1e39]], "float32", False, "inputs[1][1]: -1e+39 does not fit float32"),
+        ([[1.0, float("nan")]], "float32", False, "inputs[0][1]: NaN is not allowed"),
+        ([[float("-inf"), 1.0]], "float64", False, "inputs[0][0]: -Infinity is not allowed"),
+        ([[1, 2**31]], "int32", False, "inputs[0][1]: 2147483648 is out of range for int32"),
+        ([[1, 2], [-(2**31) - 1, 2]], "int32", False, "inputs[1][0]: -2147483649 is out of range for int32"),
+        ([[1, 2**70]], "int64", False, "inputs[0][1]: 1180591620717411303424 is out of range for int64"),
+        ([[1, 10**400]], "float64", False, "inputs[0][1]: an integer of 401 digits does not fit float64"),
+        ([[1.0, 1e39]], "float32", True, "input[1]: 1e+39 does not fit float32"),
+        ([[1, None]], "float32", False, "inputs[0][1]: None is not a number; inputs must be numbers"),
+    ],
+)
+def test_a_value_that_does_not_fit_is_named_by_its_position(
+    instances: list[list[object]], dtype: str, single: bool, detail: str
+) -> None:
+    with pytest.raises(BadInput) as info:
+        to_batch(instances, (2,), np.dtype(dtype), single=single)
+    assert str(info.value).startswith(detail), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "ok"),
+    [
+        (b"application/json", True),
+        (b"APPLICATION/JSON ; Charset=utf8", True),
+        (b"application/json;", True),
+        (b'application/json; charset="utf-8"', True),
+        (b"application/json; charset=utf-16", False),
+        (b"application/json; version=2", False),
+        (b"application/json-seq", False),
+        (b"text/json", False),
+        (b"", False),
+        (None, False),
+    ],
+)
+def test_only_application_json_in_utf_8_is_json(content_type: bytes | None, ok: bool) -> None:
+    assert is_json(content_type) is ok
+
+
+def test_values_at_the_edge_of_the_dtype_fit() -> None:
+    x = to_batch([[3.4e38, -65504.0]], (2,), np.dtype("float32"))
+    assert x.dtype == np.float32 and np.isfinite(x).all()
+    assert to_batch([[65504.0, 1]], (2,), np.dtype("float16")).tolist() == [[65504.0, 1.0]]
+    assert to_batch([[2**31 - 1, -(2**31)]], (2,), np.dtype("int32")).tolist() == [[2**31 - 1, -(2**31)]]
+    assert to_batch([[10**30, 1]], (2,), np.dtype("float32")).dtype == np.float32  # a big int that fits
+
+
 async def test_invalid_json_and_non_finite_numbers_are_422(onnx_path: Path) -> None:
     async with serve(settings(onnx_path)) as client:
-        r = await client.post("/predict", content=b'{"inputs": [[1, 2')
+        r = await client.post("/predict", content=b'{"inputs": [[1, 2', headers=JSON)
         assert r.status_code == 422 and "Invalid JSON" in r.json()["detail"]
-        r = await client.post("/predict", content=b'{"inputs": [[1, 2, 3, NaN]]}')
+        r = await client.post("/predict", content=b'{"inputs": [[1, 2, 3, NaN]]}', headers=JSON)
         assert r.status_code == 422
 
 
@@ -105,14 +157,14 @@ async def test_body_over_the_limit_is_413_declared_or_streamed(onnx_path: Path) 
     async with serve(settings(onnx_path, max_body_bytes=200)) as client:
         big = json.dumps({"inputs": [[1.0, 2.0, 3.0, 4.0]] * 20}).encode()
         assert len(big) > 200
-        r = await client.post("/predict", content=big)
+        r = await client.post("/predict", content=big, headers=JSON)
         assert r.status_code == 413 and "MAX_BODY_BYTES=200" in r.json()["detail"]
 
         async def chunks():  # no Content-Length: the limit is enforced while reading
             for i in range(0, len(big), 64):
                 yield big[i : i + 64]
 
-        r = await client.post("/predict", content=chunks())
+        r = await client.post("/predict", content=chunks(), headers=JSON)
         assert r.status_code == 413
         small = await client.post("/predict", json={"inputs": X})
         assert small.status_code == 200

@@ -48,12 +48,45 @@ def test_settings_from_env_defaults_and_values() -> None:
         ({"MODEL_PATH": "m", "INPUT_SHAPE": "3,x"}, "INPUT_SHAPE"),
         ({"MODEL_PATH": "m", "MODEL_KWARGS": "[1]"}, "JSON object"),
         ({"MODEL_PATH": "m", "MODEL_FORMAT": "keras"}, "MODEL_FORMAT='keras'"),
+        ({"MODEL_PATH": "m", "HEADER_TIMEOUT_S": "0"}, "HEADER_TIMEOUT_S=0 is out of range"),
+        ({"MODEL_PATH": "m", "BODY_TIMEOUT_S": "soon"}, "BODY_TIMEOUT_S='soon' is not a number"),
+        ({"MODEL_PATH": "m", "KEEP_ALIVE_TIMEOUT_S": "-1"}, "KEEP_ALIVE_TIMEOUT_S=-1 is out of range"),
+        ({"MODEL_PATH": "m", "MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS=0 is out of range"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert needle in str(info.value)
+
+
+def test_connection_limits_and_timeouts_default_safely_and_derive_the_cap_from_the_file_limit() -> None:
+    s = Settings.from_env({"MODEL_PATH": "m"}, open_files=1024)
+    assert s.max_connections == 1024 - 64  # the open-file limit less room for the server's own files
+    assert (s.header_timeout_s, s.body_timeout_s, s.keep_alive_timeout_s) == (10.0, 20.0, 75.0)
+    s = Settings.from_env(
+        {
+            "MODEL_PATH": "m",
+            "MAX_CONNECTIONS": "100",
+            "HEADER_TIMEOUT_S": "2.5",
+            "BODY_TIMEOUT_S": "5",
+            "KEEP_ALIVE_TIMEOUT_S": "61",
+        },
+        open_files=1024,
+    )
+    assert (s.max_connections, s.header_timeout_s, s.body_timeout_s, s.keep_alive_timeout_s) == (
+        100,
+        2.5,
+        5.0,
+        61.0,
+    )
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"MODEL_PATH": "m", "MAX_CONNECTIONS": "1000"}, open_files=1024)
+    assert str(info.value) == (
+        "MAX_CONNECTIONS=1000 is out of range (allowed: 1..960, below the open-file limit "
+        "RLIMIT_NOFILE=1024 less 64 for the server's own files; raise the task's nofile ulimit for more)"
+    )
+    assert Settings.from_env({"MODEL_PATH": "m"}).max_connections >= 1  # this process's own limit
 
 
 def test_device_selection_logic() -> None:
