@@ -1,0 +1,124 @@
+"""What every step body shares: fields bound to spec key paths, the step's errors from the core, and
+the hooks the wizard screen calls (load values, refresh derived views, enter, leave)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from tui.messages import SpecChanged
+from tui.state import default_for, show
+from tui.widgets.fields import ERROR_CLASS, ChoiceField, TextField
+from tui.widgets.spec_errors import ErrorList
+
+if TYPE_CHECKING:
+    from tui.app import MlfargateApp
+    from tui.state import Analysis, WizardState
+
+
+def row(label: str, *widgets: Widget, hint: str = "", hint_id: str | None = None) -> Horizontal:
+    """A form row: a label, the field(s), and a hint line after them."""
+    parts: list[Widget] = [Label(label, classes="row-label"), *widgets]
+    if hint or hint_id:
+        parts.append(Static(hint, id=hint_id, classes="hint", markup=False))
+    return Horizontal(*parts, classes="row")
+
+
+class StepBody(VerticalScroll):
+    """One step of the wizard. Subclasses compose their fields (``TextField`` / ``ChoiceField`` bound to
+    key paths are written to the draft by this class) and override the hooks."""
+
+    STEP: ClassVar[str]
+    TITLE: ClassVar[str]
+
+    def __init__(self, state: WizardState) -> None:
+        super().__init__(id=f"step-{self.STEP}", classes="step-body")
+        self.state = state
+
+    @property
+    def wizard_app(self) -> MlfargateApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_body()
+        yield ErrorList(id=f"errors-{self.STEP}")
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.load()
+
+    # --- hooks the wizard calls -------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Show the draft's values in every bound field (the draft changed under this step)."""
+        self.load_fields()
+        self.load_more()
+
+    def load_fields(self) -> None:
+        for text_field in self.query(TextField):
+            if text_field.path.startswith("@"):
+                continue
+            with text_field.prevent(Input.Changed):
+                text_field.value = show(self.state.get(text_field.path))
+        for choice in self.query(ChoiceField):
+            if not choice.path.startswith("@"):
+                choice.choose(self.state.get(choice.path))
+
+    def load_more(self) -> None:
+        """Widgets a step binds by hand (radio sets, tables)."""
+
+    def refresh_view(self, analysis: Analysis) -> None:
+        """Show the core's verdict on the draft: the step's errors, marked fields, derived views."""
+        errors = analysis.errors_for(self.STEP)
+        self.query_one(ErrorList).show(errors)
+        for widget in [*self.query(TextField), *self.query(ChoiceField)]:
+            widget.set_class(any(widget.matches(e.path) for e in errors), ERROR_CLASS)
+            if not widget.path.startswith("@"):
+                widget.show_default(default_for(widget.path))
+        self.refresh_more(analysis)
+
+    def refresh_more(self, analysis: Analysis) -> None:
+        """Derived views (costs, tables, charts)."""
+
+    def entered(self) -> None:
+        """The step became the current one."""
+
+    # --- writing the draft ------------------------------------------------------------------------
+
+    def changed(self) -> None:
+        self.post_message(SpecChanged(self.STEP))
+
+    def set_value(self, path: str, value: Any) -> None:
+        self.state.set(path, value)
+        self.changed()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        field = event.input
+        if isinstance(field, TextField) and not field.path.startswith("@"):
+            event.stop()
+            self.state.set_text(field.path, field.kind, field.value)
+            self.changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        field = event.select
+        if isinstance(field, ChoiceField) and not field.path.startswith("@"):
+            event.stop()
+            value = None if event.value is Select.NULL else event.value
+            self.state.set(field.path, value)
+            self.after_choice(field.path, value)
+            self.changed()
+
+    def after_choice(self, path: str, value: Any) -> None:
+        """A choice changed the draft (some choices narrow others: a Fargate CPU size, its memory)."""
+
+    def focus_first(self) -> None:
+        for widget in self.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
