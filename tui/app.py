@@ -47,7 +47,7 @@ def warm_up() -> None:
 
 class MlfargateApp(App[None]):
     TITLE = "mlfargate"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("question_mark,f1", "help", "Help"),
@@ -168,6 +168,7 @@ class MlfargateApp(App[None]):
             self.report(exc, context)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Worker state messages do not bubble: the app's own and every step's come here."""
         worker = event.worker
         if event.state == WorkerState.ERROR and worker.error is not None:
             self.report(worker.error, f"worker {worker.name}")

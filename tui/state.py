@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,7 @@ def delete(data: dict[str, Any], path: str) -> None:
             break
 
 
+@cache
 def default_for(path: str) -> Any:
     """What the spec model takes when ``path`` is unset (None when it has no default): the core's
     default, shown in an empty field."""

@@ -80,3 +80,10 @@ def errors_shown(app: MlfargateApp, step: str) -> list[str]:
     from tui.widgets.spec_errors import ErrorList
 
     return [str(e) for e in app.screen.query_one(f"#errors-{step}", ErrorList).errors]
+
+
+async def goto(app: MlfargateApp, pilot: Pilot[None], step: str) -> None:
+    await wizard(app).go(step)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()

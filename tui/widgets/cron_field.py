@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui.widgets.fields import TextField
+from tui.widgets.note import Note
 
 
 def describe(text: str, timezone: str) -> tuple[bool, str]:
@@ -45,7 +46,7 @@ class CronField(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextField(self.path, placeholder="cron(0 7 ? * MON-FRI *)", classes="cron-input")
-        yield Static("", classes="hint cron-hint", markup=False)
+        yield Note("", classes="hint cron-hint", markup=False)
 
     @property
     def input(self) -> TextField:

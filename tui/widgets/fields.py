@@ -64,6 +64,8 @@ class ChoiceField(Select[Any]):
         classes: str | None = None,
     ) -> None:
         self.choices = list(options)
+        #: What the list shows now: the choices, and the spec's value when it is not one of them.
+        self.offered = list(self.choices)
         super().__init__(
             self.choices,
             id=id or field_id(path),
@@ -90,6 +92,7 @@ class ChoiceField(Select[Any]):
         current = list(self.choices)
         if value is not None and value not in [v for _, v in current]:
             current.append((f"{value} (from the spec)", value))
+        self.offered = current
         with self.prevent(Select.Changed):
             self.set_options(current)
             self.value = Select.NULL if value is None else value

@@ -4,12 +4,12 @@ allowed>``): the core's rule results, filtered to the step's keys by the caller.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from mlfargate.errors import SpecError
+from tui.widgets.note import Note
 
 
-class ErrorList(Static):
+class ErrorList(Note):
     def __init__(self, *, id: str | None = None, ok_text: str = "no errors in this step") -> None:
         super().__init__("", id=id, classes="error-list", markup=False)
         self.ok_text = ok_text

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rich.text import Text
-from textual.widgets import Static
+
+from tui.widgets.note import Note
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -80,7 +81,7 @@ def render(slots: Sequence[tuple[int, int]], width: int, height: int = 6) -> lis
     return lines
 
 
-class WeekChart(Static):
+class WeekChart(Note):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, classes="week-chart", markup=False)
         self.slots: list[tuple[int, int]] = []

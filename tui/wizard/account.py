@@ -15,6 +15,7 @@ from mlfargate.spec import catalog
 from tui.messages import AccountChecked
 from tui.state import Analysis
 from tui.widgets.fields import ChoiceField, TextField
+from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
 
 NO_PROFILE = "(none: the default credential chain)"
@@ -39,10 +40,10 @@ class AccountStep(StepBody):
     def compose_body(self) -> ComposeResult:
         self.profiles = account.local_profiles()
         current = self.state.get("aws.profile")
-        yield Static("Where the service runs and what its resources are called.", classes="lead")
+        yield Note("Where the service runs and what its resources are called.", classes="lead")
         yield row("Name", TextField("name", placeholder="sentiment"), hint="a-z 0-9 -, starts with a letter")
         yield row("Environment", TextField("environment", placeholder="prod"), hint="e.g. dev, staging, prod")
-        yield Static("", id="prefix", classes="derived", markup=False)
+        yield Note("", id="prefix", classes="derived", markup=False)
         yield row(
             "AWS profile",
             ChoiceField(

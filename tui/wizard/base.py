@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select
+from textual.worker import Worker
 
 from tui.messages import SpecChanged
 from tui.state import default_for, show
 from tui.widgets.fields import ERROR_CLASS, ChoiceField, TextField
+from tui.widgets.note import Note
 from tui.widgets.spec_errors import ErrorList
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ def row(label: str, *widgets: Widget, hint: str = "", hint_id: str | None = None
     """A form row: a label, the field(s), and a hint line after them."""
     parts: list[Widget] = [Label(label, classes="row-label"), *widgets]
     if hint or hint_id:
-        parts.append(Static(hint, id=hint_id, classes="hint", markup=False))
+        parts.append(Note(hint, id=hint_id, classes="hint", markup=False))
     return Horizontal(*parts, classes="row")
 
 
@@ -38,6 +40,7 @@ class StepBody(VerticalScroll):
     def __init__(self, state: WizardState) -> None:
         super().__init__(id=f"step-{self.STEP}", classes="step-body")
         self.state = state
+        self._fields: list[TextField | ChoiceField] | None = None
 
     @property
     def wizard_app(self) -> MlfargateApp:
@@ -60,6 +63,13 @@ class StepBody(VerticalScroll):
         self.load_fields()
         self.load_more()
 
+    @property
+    def fields(self) -> list[TextField | ChoiceField]:
+        """The bound fields (found once: a step's widgets do not change after compose)."""
+        if self._fields is None:
+            self._fields = [*self.query(TextField), *self.query(ChoiceField)]
+        return self._fields
+
     def load_fields(self) -> None:
         for text_field in self.query(TextField):
             if text_field.path.startswith("@"):
@@ -77,7 +87,7 @@ class StepBody(VerticalScroll):
         """Show the core's verdict on the draft: the step's errors, marked fields, derived views."""
         errors = analysis.errors_for(self.STEP)
         self.query_one(ErrorList).show(errors)
-        for widget in [*self.query(TextField), *self.query(ChoiceField)]:
+        for widget in self.fields:
             widget.set_class(any(widget.matches(e.path) for e in errors), ERROR_CLASS)
             if not widget.path.startswith("@"):
                 widget.show_default(default_for(widget.path))
@@ -116,6 +126,10 @@ class StepBody(VerticalScroll):
 
     def after_choice(self, path: str, value: Any) -> None:
         """A choice changed the draft (some choices narrow others: a Fargate CPU size, its memory)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A step's worker failed unexpectedly (its expected failures are messages): tell the operator."""
+        self.wizard_app.on_worker_state_changed(event)
 
     def focus_first(self) -> None:
         for widget in self.query("*"):

@@ -21,6 +21,7 @@ from tui.format import money, shell_path, shown_path
 from tui.messages import GenerateDone, GenerateProgress
 from tui.state import Analysis, WizardState
 from tui.widgets.fields import TextField
+from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
 from tui.wizard.review import workspace_hint
 
@@ -91,12 +92,12 @@ class GenerateStep(StepBody):
         self.running = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static(
+        yield Note(
             "Saves the spec, writes the Terraform workspace and runs the policy gate (checkov) on it. "
             "Nothing touches AWS here.",
             classes="lead",
         )
-        yield row("Spec file", Static("", id="spec-file", markup=False))
+        yield row("Spec file", Note("", id="spec-file", markup=False))
         yield row("Workspace", TextField("@workspace", id="gen-workspace"), hint_id="gen-workspace-hint")
         yield row(
             "Hand edits",
@@ -104,21 +105,21 @@ class GenerateStep(StepBody):
         )
         with Horizontal(classes="row"):
             yield Button("Generate & check", id="generate", variant="primary", compact=True)
-            yield Static("", id="gen-status", classes="hint", markup=False)
+            yield Note("", id="gen-status", classes="hint", markup=False)
         yield ProgressBar(total=None, id="progress", show_eta=False, show_percentage=False, classes="hidden")
-        yield Static("", id="phases", markup=False)
-        yield Static("", id="gate-head", markup=False)
+        yield Note("", id="phases", markup=False)
+        yield Note("", id="gate-head", markup=False)
         yield DataTable[Text](id="findings", cursor_type="row", zebra_stripes=True, classes="hidden")
         yield DataTable[Text](id="waivers", cursor_type="row", zebra_stripes=True, classes="hidden")
-        yield Static("", id="gen-cost", markup=False)
-        yield Static("", id="next", classes="next-commands -empty", markup=False)
+        yield Note("", id="gen-cost", markup=False)
+        yield Note("", id="continue", classes="next-commands -empty", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#findings", DataTable).add_columns(
-            "severity", "check", "resource", "file:line", "what"
+            "severity", "check", "file:line", "what", "resource"
         )
-        self.query_one("#waivers", DataTable).add_columns("waived", "resource", "file:line", "reason")
+        self.query_one("#waivers", DataTable).add_columns("waived", "file:line", "reason", "resource")
 
     def load_more(self) -> None:
         self.query_one("#spec-file", Static).update(shown_path(self.state.spec_path))
@@ -176,9 +177,9 @@ class GenerateStep(StepBody):
         self.query_one("#generate", Button).disabled = True
         self.query_one("#progress").set_class(False, "hidden")
         self.query_one("#phases", Static).update("")
-        for widget_id in ("#gate-head", "#gen-cost", "#next"):
+        for widget_id in ("#gate-head", "#gen-cost", "#continue"):
             self.query_one(widget_id, Static).update("")
-        self.query_one("#next").set_class(True, "-empty")
+        self.query_one("#continue").set_class(True, "-empty")
         for table_id in ("#findings", "#waivers"):
             self.query_one(table_id).set_class(True, "hidden")
         self.query_one("#gen-status", Static).update(
@@ -225,8 +226,8 @@ class GenerateStep(StepBody):
             text.append(f"      {what}\n", style="dim")
         if message.result.notes:
             text.append("\n" + "\n".join(f"note: {n}" for n in message.result.notes), style="yellow")
-        self.query_one("#next", Static).update(text)
-        self.query_one("#next").set_class(False, "-empty")
+        self.query_one("#continue", Static).update(text)
+        self.query_one("#continue").set_class(False, "-empty")
         self.query_one("#gen-status", Static).update(Text("done", style="green"))
 
     def _failed(self, message: GenerateDone) -> None:
@@ -270,13 +271,13 @@ class GenerateStep(StepBody):
                     findings.add_row(
                         Text(severity, style="red"),
                         Text(f.check_id),
-                        Text(f.resource),
                         Text(f.location),
                         Text(what),
+                        Text(f.resource),
                     )
             for w in report.waived:
                 waivers.add_row(
-                    Text(w.check_id), Text(w.resource), Text(w.location), Text(w.reason, style="dim")
+                    Text(w.check_id), Text(w.location), Text(w.reason, style="dim"), Text(w.resource)
                 )
         findings.set_class(findings.row_count == 0, "hidden")
         waivers.set_class(waivers.row_count == 0, "hidden")

@@ -19,6 +19,7 @@ from mlfargate.errors import MlfargateError
 from tui.format import shown_path
 from tui.state import Analysis, WizardState
 from tui.widgets.fields import ChoiceField, TextField
+from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
 
 if TYPE_CHECKING:
@@ -142,24 +143,24 @@ class ModelStep(StepBody):
         self._throughput_read = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static("What the server runs on, and how big each task is.", classes="lead")
+        yield Note("What the server runs on, and how big each task is.", classes="lead")
         with RadioSet(id="accelerator", compact=True):
             yield RadioButton("GPU", id="acc-gpu")
             yield RadioButton("CPU only", id="acc-none")
         with Horizontal(id="sizing-inputs", classes="row"):
-            yield Static("Model size", classes="row-label")
+            yield Note("Model size", classes="row-label")
             yield TextField("@params", kind="number", id="params", placeholder="7")
-            yield Static("billion parameters   precision", classes="inline")
+            yield Note("billion parameters   precision", classes="inline")
             yield ChoiceField("@precision", [(p, p) for p in PRECISIONS], id="precision")
-        yield Static("", id="sizing-head", classes="hint", markup=False)
+        yield Note("", id="sizing-head", classes="hint", markup=False)
         yield DataTable[Text](id="sizing", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="sizing-note", classes="hint", markup=False)
+        yield Note("", id="sizing-note", classes="hint", markup=False)
         with Horizontal(classes="row"):
-            yield Static("Capacity", classes="row-label")
+            yield Note("Capacity", classes="row-label")
             with RadioSet(id="capacity", compact=True):
                 for key, label in CAPACITIES:
                     yield RadioButton(label, id=f"cap-{key}")
-        yield Static("", id="fargate-note", classes="hint", markup=False)
+        yield Note("", id="fargate-note", classes="hint", markup=False)
         yield row(
             "Instance types",
             TextField("compute.instance_types", kind="list", placeholder="g6.xlarge, g5.xlarge"),
@@ -167,19 +168,19 @@ class ModelStep(StepBody):
             hint_id="types-hint",
         )
         with Horizontal(classes="row"):
-            yield Static("Task", classes="row-label")
-            yield Static("CPU", classes="inline")
+            yield Note("Task", classes="row-label")
+            yield Note("CPU", classes="inline")
             yield ChoiceField("compute.cpu", [], id="cpu")
-            yield Static("memory", classes="inline")
+            yield Note("memory", classes="inline")
             yield ChoiceField("compute.memory", [], id="memory")
-        yield Static("", id="task-note", classes="hint", markup=False)
+        yield Note("", id="task-note", classes="hint", markup=False)
         with Horizontal(classes="row"):
-            yield Static("GPUs per task", classes="row-label")
+            yield Note("GPUs per task", classes="row-label")
             yield ChoiceField("compute.gpus_per_task", [(str(n), n) for n in (1, 2, 4, 8)], id="gpus")
-            yield Static("architecture", classes="inline")
+            yield Note("architecture", classes="inline")
             yield ChoiceField("compute.architecture", [("x86_64", "x86_64"), ("arm64", "arm64")], id="arch")
         with Vertical(id="container"):
-            yield Static("Container & HTTPS", classes="section")
+            yield Note("Container & HTTPS", classes="section")
             yield row(
                 "Image",
                 TextField("service.image", placeholder="default: the ECR repository the workspace creates"),

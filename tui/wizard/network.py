@@ -17,6 +17,7 @@ from tui.format import money
 from tui.messages import NetworkListed
 from tui.state import Analysis, WizardState, analyze
 from tui.widgets.fields import ChoiceField, TextField
+from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
 
 NAT_CHOICES = ("none", "single", "per_az")
@@ -55,7 +56,7 @@ class NetworkStep(StepBody):
         self.mode = "new"
 
     def compose_body(self) -> ComposeResult:
-        yield Static("The VPC the load balancer and the tasks live in.", classes="lead")
+        yield Note("The VPC the load balancer and the tasks live in.", classes="lead")
         with RadioSet(id="mode", compact=True):
             yield RadioButton("New VPC", id="mode-new")
             yield RadioButton("Existing VPC", id="mode-existing")
@@ -73,7 +74,7 @@ class NetworkStep(StepBody):
             with RadioSet(id="nat", compact=True):
                 for choice in NAT_CHOICES:
                     yield RadioButton(NAT_WORDS[choice], id=f"nat-{choice}")
-            yield Static("", id="nat-note", classes="hint", markup=False)
+            yield Note("", id="nat-note", classes="hint", markup=False)
         with Vertical(id="existing-vpc"):
             yield row("VPC id", TextField("network.vpc_id", placeholder="vpc-0123456789abcdef0"))
             yield row(
@@ -94,9 +95,9 @@ class NetworkStep(StepBody):
             )
             with Vertical(id="listed", classes="hidden"):
                 yield row("VPC", ChoiceField("@vpc", [], id="vpc-pick"))
-                yield Static("Public subnets (space to toggle)", classes="hint")
+                yield Note("Public subnets (space to toggle)", classes="hint")
                 yield SelectionList[str](id="public-pick", compact=True)
-                yield Static("Private subnets", classes="hint")
+                yield Note("Private subnets", classes="hint")
                 yield SelectionList[str](id="private-pick", compact=True)
 
     # --- values -----------------------------------------------------------------------------------
@@ -154,7 +155,9 @@ class NetworkStep(StepBody):
             label = Text(NAT_WORDS[choice])
             if costs is not None:
                 label.append(f"  {'+' if costs[choice] else ''}{money(costs[choice])}/mo", style="dim")
-            self.query_one(f"#nat-{choice}", RadioButton).label = label
+            button = self.query_one(f"#nat-{choice}", RadioButton)
+            if str(button.label) != label.plain:
+                button.label = label
         nat = self.state.get("network.nat_gateways") or "single"
         note = (
             NONE_MEANS

@@ -22,6 +22,7 @@ from tui.messages import PreviewReady, SpecChanged
 from tui.state import STEPS, Analysis, WizardState
 from tui.widgets.fields import TextField
 from tui.widgets.money import MoneyTable
+from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
 
 if TYPE_CHECKING:
@@ -67,31 +68,33 @@ class ReviewStep(StepBody):
         super().__init__(state)
         self.token = 0
         self.changes: dict[str, FileChange] = {}
+        #: The unified diff of the file the table's cursor is on ("" for none).
+        self.diff_text = ""
         self._timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="summary", markup=False)
+        yield Note("", id="summary", markup=False)
         with Vertical(id="review-top"):
             with Vertical(id="yaml-pane"):
                 with Horizontal(classes="pane-head"):
-                    yield Static("", id="yaml-head", markup=False)
+                    yield Note("", id="yaml-head", markup=False)
                     yield Button("Edit YAML", id="edit", compact=True)
                 with VerticalScroll(id="yaml-scroll"):
-                    yield Static("", id="yaml", markup=False)
+                    yield Note("", id="yaml", markup=False)
                 with Vertical(id="yaml-editing", classes="hidden"):
                     yield TextArea("", id="yaml-editor", show_line_numbers=True)
                     with Horizontal(classes="buttons"):
                         yield Button("Apply", id="apply", compact=True, variant="primary")
                         yield Button("Cancel", id="cancel", compact=True)
-                    yield Static("", id="yaml-problem", classes="error-list", markup=False)
+                    yield Note("", id="yaml-problem", classes="error-list", markup=False)
             with Vertical(id="cost-pane"):
-                yield Static("", id="cost-head", markup=False)
+                yield Note("", id="cost-head", markup=False)
                 yield MoneyTable(id="review-cost")
-                yield Static("", id="assumptions", classes="hint", markup=False)
+                yield Note("", id="assumptions", classes="hint", markup=False)
         yield row("Workspace", TextField("@workspace", id="review-workspace"), hint_id="workspace-hint")
-        yield Static("", id="files-head", markup=False)
+        yield Note("", id="files-head", markup=False)
         yield DataTable[Text](id="files", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="diff", markup=False)
+        yield Note("", id="diff", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -241,6 +244,7 @@ class ReviewStep(StepBody):
     def _show_diff(self, path: str) -> None:
         change = self.changes.get(path)
         diff = self.query_one("#diff", Static)
+        self.diff_text = change.diff if change is not None else ""
         if change is None:
             diff.update("")
         elif change.status == "unchanged":

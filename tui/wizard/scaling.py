@@ -17,6 +17,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from tui.state import Analysis, WizardState
 from tui.widgets.cron_field import CronField
 from tui.widgets.fields import ChoiceField, TextField
+from tui.widgets.note import Note
 from tui.widgets.week_chart import WeekChart, local_slots, whole_hour_offset
 from tui.wizard.base import StepBody, row
 
@@ -70,20 +71,20 @@ class ScalingStep(StepBody):
         self.selected = 0
 
     def compose_body(self) -> ComposeResult:
-        yield Static("How many tasks run, what scales them, and when.", classes="lead")
+        yield Note("How many tasks run, what scales them, and when.", classes="lead")
         with Horizontal(classes="row"):
-            yield Static("Tasks", classes="row-label")
-            yield Static("min", classes="inline")
+            yield Note("Tasks", classes="row-label")
+            yield Note("min", classes="inline")
             yield TextField("scaling.min_tasks", kind="int", placeholder="1", id="min")
-            yield Static("max", classes="inline")
+            yield Note("max", classes="inline")
             yield TextField("scaling.max_tasks", kind="int", placeholder="2", id="max")
         with Horizontal(classes="row"):
-            yield Static("Target", classes="row-label")
+            yield Note("Target", classes="row-label")
             yield ChoiceField("scaling.target.metric", [(label, v) for label, v in METRICS], id="metric")
             yield TextField("scaling.target.value", kind="number", placeholder="60", id="target")
-            yield Static("", id="target-hint", classes="hint", markup=False)
+            yield Note("", id="target-hint", classes="hint", markup=False)
         with Horizontal(classes="row"):
-            yield Static("Schedules", classes="row-label")
+            yield Note("Schedules", classes="row-label")
             for key, (label, _) in PRESETS.items():
                 yield Button(label, id=f"preset-{key}", compact=True)
             yield Button("+ custom", id="add", compact=True)
@@ -96,18 +97,18 @@ class ScalingStep(StepBody):
         yield DataTable[str](id="schedules", cursor_type="row", zebra_stripes=True)
         with Vertical(id="schedule-form"):
             with Horizontal(classes="row"):
-                yield Static("Name", classes="row-label")
+                yield Note("Name", classes="row-label")
                 yield TextField("@s.name", id="s-name")
-                yield Static("min", classes="inline")
+                yield Note("min", classes="inline")
                 yield TextField("@s.min_tasks", kind="int", id="s-min")
-                yield Static("max", classes="inline")
+                yield Note("max", classes="inline")
                 yield TextField("@s.max_tasks", kind="int", id="s-max")
             with Horizontal(classes="row"):
-                yield Static("Cron", classes="row-label")
+                yield Note("Cron", classes="row-label")
                 yield CronField("@s.cron", id="s-cron")
             yield row("Time zone", TextField("@s.timezone", id="s-tz", placeholder="UTC"))
         yield WeekChart(id="week")
-        yield Static("", id="week-notes", classes="hint", markup=False)
+        yield Note("", id="week-notes", classes="hint", markup=False)
 
     # --- the schedule being edited: its fields' paths follow the selected row ------------------------
 

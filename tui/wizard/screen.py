@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from tui.messages import CoreReady, GoToStep, SpecChanged
 from tui.state import STEP_KEYS, STEPS, Analysis, WizardState, step
+from tui.widgets.note import Note
 
 if TYPE_CHECKING:
     from tui.app import MlfargateApp
@@ -71,6 +72,7 @@ class WizardScreen(Screen[None]):
         self.bodies: dict[str, StepBody] = {}
         self.stale: set[str] = set()
         self.core_ready = False
+        self.prompts: dict[str, Text] = {}
 
     @property
     def wizard_app(self) -> MlfargateApp:
@@ -87,12 +89,12 @@ class WizardScreen(Screen[None]):
                     ],
                     id="steps",
                 )
-                yield Static("cost now\n…", id="cost", markup=False)
+                yield Note("cost now\n…", id="cost", markup=False)
             with Vertical(id="content"):
-                yield Static("", id="step-title", markup=False)
+                yield Note("", id="step-title", markup=False)
                 yield ContentSwitcher(id="bodies")
                 with Horizontal(id="nav"):
-                    yield Static("", id="nav-status", markup=False)
+                    yield Note("", id="nav-status", markup=False)
                     yield Button("◂ Back", id="back", compact=True)
                     yield Button("Next ▸", id="next", compact=True, variant="primary")
         yield Footer()
@@ -195,7 +197,10 @@ class WizardScreen(Screen[None]):
     def _update_side(self, analysis: Analysis | None) -> None:
         steps = self.query_one("#steps", OptionList)
         for i, s in enumerate(STEPS, 1):
-            steps.replace_option_prompt(s.key, step_prompt(i, s.key, self.current, analysis))
+            prompt = step_prompt(i, s.key, self.current, analysis)
+            if self.prompts.get(s.key) != prompt:
+                self.prompts[s.key] = prompt
+                steps.replace_option_prompt(s.key, prompt)
         steps.highlighted = STEP_KEYS.index(self.current)
         self.wizard_app.show_title()
         cost = self.query_one("#cost", Static)

@@ -12,6 +12,7 @@ from tui.format import money
 from tui.state import Analysis
 from tui.widgets.fields import TextField
 from tui.widgets.money import MoneyTable
+from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
 
 #: What a Spot interruption means per capacity (sources: AWS Fargate capacity providers, "Fargate Spot"
@@ -49,7 +50,7 @@ class SpotStep(StepBody):
     TITLE = "Spot mix"
 
     def compose_body(self) -> ComposeResult:
-        yield Static("How much of the capacity runs on cheaper, interruptible Spot.", classes="lead")
+        yield Note("How much of the capacity runs on cheaper, interruptible Spot.", classes="lead")
         yield row(
             "On-demand base",
             TextField("spot.on_demand_base", kind="int", placeholder="0"),
@@ -60,11 +61,11 @@ class SpotStep(StepBody):
             TextField("spot.spot_percentage", kind="int", placeholder="0"),
             hint="% above the base, 0..100",
         )
-        yield Static("", id="spot-bar", markup=False)
-        yield Static("", id="trade-off", classes="hint", markup=False)
-        yield Static("", id="totals", classes="totals", markup=False)
+        yield Note("", id="spot-bar", markup=False)
+        yield Note("", id="trade-off", classes="hint", markup=False)
+        yield Note("", id="totals", classes="totals", markup=False)
         yield MoneyTable(id="spot-cost", compact=True)
-        yield Static("Budget alert (optional: both or neither)", classes="section")
+        yield Note("Budget alert (optional: both or neither)", classes="section")
         yield row("Monthly USD", TextField("budget.monthly_usd", kind="number", placeholder="2500"))
         yield row("Alert email", TextField("budget.alert_email", placeholder="ops@example.com"))
 
