@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from mlfargate.errors import MlfargateError
+from mlfargate.spec.text import load_data
 
 #: Where the cache lives: ``$MLFARGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/mlfargate``, else ``~/.cache/mlfargate``.
 CACHE_ENV = "MLFARGATE_CACHE_DIR"
@@ -103,7 +104,7 @@ class PriceBook:
 
 @cache
 def bundled_raw() -> dict[str, Any]:
-    raw: dict[str, Any] = yaml.safe_load(
+    raw: dict[str, Any] = load_data(
         resources.files("mlfargate.data").joinpath("prices.yaml").read_text(encoding="utf-8")
     )
     return raw

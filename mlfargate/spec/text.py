@@ -20,6 +20,14 @@ def example_text() -> str:
     return resources.files("mlfargate.data").joinpath("example-spec.yaml").read_text(encoding="utf-8")
 
 
+def load_data(text: str) -> Any:
+    """Parse a package data file (catalog, prices): libyaml's C loader when PyYAML was built with it
+    (five to ten times faster, the same result), else the pure-Python one. Not for operators' files:
+    their syntax errors are reported by :func:`parse_yaml`."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
+
+
 def read_yaml(path: Path) -> Any:
     """Read a YAML file; a missing file or a syntax error is one line with line/column."""
     try:
