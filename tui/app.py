@@ -56,7 +56,6 @@ class MlfargateApp(App[None]):
 
     def __init__(self, spec_path: Path, *, clock: Clock = _now, cursor_blink: bool = True) -> None:
         super().__init__()
-        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
         self.spec_path = spec_path
         self.state = WizardState.open(spec_path)
         self.start = "account" if self.state.is_new else "review"

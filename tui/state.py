@@ -256,10 +256,10 @@ class WizardState:
     @classmethod
     def new(cls, spec_path: Path) -> WizardState:
         """A new spec at ``spec_path``, starting from the example's values."""
-        from mlfargate.spec.text import example_text
+        from mlfargate.spec.text import example_text, load_data
 
         text = example_text()
-        data = yaml.safe_load(text)
+        data = load_data(text)
         return cls(spec_path, _copy(data), text, data, saved_text=None)
 
     @classmethod
@@ -406,12 +406,15 @@ def analyze(data: Any, books: Any, load_problem: str | None = None) -> Analysis:
 
 def parse_text(text: str, where: str) -> tuple[dict[str, Any] | None, str | None]:
     """(mapping, None) or (None, one line saying why ``text`` is not a spec mapping)."""
-    from mlfargate.spec.text import parse_yaml
+    from mlfargate.spec.text import load_data, parse_yaml
 
     try:
-        data = parse_yaml(text, where)
-    except InputFileError as exc:
-        return None, str(exc)
+        data = load_data(text)  # fast; a file that does not parse is read again for the core's message
+    except yaml.YAMLError:
+        try:
+            data = parse_yaml(text, where)
+        except InputFileError as exc:
+            return None, str(exc)
     if data is None:
         data = {}
     if not isinstance(data, dict):

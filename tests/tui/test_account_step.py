@@ -93,10 +93,10 @@ async def test_profiles_are_the_local_ones(tmp_path: Path, isolated: Path) -> No
             ("ci", "ci"),
             ("default", "default"),
             ("ml-sso", "ml-sso"),
-            ("ml-deploy (not in your local AWS files)", "ml-deploy"),
+            ("ml-deploy (not local)", "ml-deploy"),
         ]
         assert profile.value == "ml-deploy"
-        assert "not in your local AWS files" in str(app.screen.query_one("#profile-hint", Static).render())
+        assert "not in your AWS files" in str(app.screen.query_one("#profile-hint", Static).render())
         profile.value = "ml-sso"
         await pilot.pause()
         assert app.state.get("aws.profile") == "ml-sso"

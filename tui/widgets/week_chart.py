@@ -108,5 +108,5 @@ class WeekChart(Note):
         legend.append("█ min tasks", style=MIN_STYLE)
         legend.append("  ")
         legend.append("█ max tasks", style=MAX_STYLE)
-        legend.append(f"   {self.caption}", style="dim")
-        self.update(Text("\n").join([*lines, legend]))
+        caption = Text(f"      {self.caption}", style="dim")
+        self.update(Text("\n").join([*lines, legend, caption]))

@@ -24,7 +24,7 @@ NO_PROFILE = "(none: the default credential chain)"
 def profile_options(found: account.Profiles, current: str | None) -> list[tuple[str, Any]]:
     options: list[tuple[str, Any]] = [(p.name, p.name) for p in found.profiles]
     if current and found.get(current) is None:
-        options.append((f"{current} (not in your local AWS files)", current))
+        options.append((f"{current} (not local)", current))
     return options
 
 
@@ -41,7 +41,7 @@ class AccountStep(StepBody):
         self.profiles = account.local_profiles()
         current = self.state.get("aws.profile")
         yield Note("Where the service runs and what its resources are called.", classes="lead")
-        yield row("Name", TextField("name", placeholder="sentiment"), hint="a-z 0-9 -, starts with a letter")
+        yield row("Name", TextField("name", placeholder="sentiment"), hint="a-z 0-9 -, a letter first")
         yield row("Environment", TextField("environment", placeholder="prod"), hint="e.g. dev, staging, prod")
         yield Note("", id="prefix", classes="derived", markup=False)
         yield row(
@@ -55,7 +55,7 @@ class AccountStep(StepBody):
         yield row(
             "Account id",
             TextField("aws.account_id", placeholder="123456789012 (optional)"),
-            hint="optional; the workspace then refuses other accounts",
+            hint="optional: then no other account",
         )
         yield row(
             "Check account",
@@ -87,11 +87,7 @@ class AccountStep(StepBody):
     def _show_derived(self) -> None:
         prefix = self.state.prefix
         self.query_one("#prefix", Static).update(
-            Text.assemble(
-                ("Resources are named ", "dim"),
-                (f"{prefix}-…", "bold"),
-                (f"  (load balancer: {prefix}-alb)", "dim"),
-            )
+            Text.assemble(("resources: ", "dim"), (f"{prefix}-*", "bold"), (f", e.g. {prefix}-alb", "dim"))
         )
         name = self.state.get("aws.profile")
         hint = self.query_one("#profile-hint", Static)
@@ -100,11 +96,11 @@ class AccountStep(StepBody):
         if not name:
             text = "environment variables, SSO cache or instance role"
         elif found is None:
-            text = "not in your local AWS files: fine for generating; plan needs it"
+            text = "not in your AWS files: fine until plan"
         else:
             text = found.describe()
         if not self.profiles.profiles:
-            text += " (no local AWS profiles: nothing here needs one)"
+            text += " (no local profiles: none needed here)"
         hint.update(f"{text}{' · ' + problems if problems else ''}")
 
     # --- the account check (STS in a worker: the UI never waits for AWS) ---------------------------

@@ -123,14 +123,24 @@ class GenerateStep(StepBody):
 
     def load_more(self) -> None:
         self.query_one("#spec-file", Static).update(shown_path(self.state.spec_path))
-        with self.prevent(Input.Changed):
-            self.query_one("#gen-workspace", TextField).value = shown_path(self.state.workspace)
+        self._show_workspace()
+
+    def _show_workspace(self) -> None:
+        """The workspace path (the default needs the core: shown once it is loaded)."""
+        field = self.query_one("#gen-workspace", TextField)
+        if self.wizard_app.wizard is None or not self.wizard_app.wizard.core_ready or field.has_focus:
+            return
+        shown = shown_path(self.state.workspace)
+        if field.value != shown:
+            with self.prevent(Input.Changed):
+                field.value = shown
         self.query_one("#gen-workspace-hint", Static).update(workspace_hint(self.state))
 
     def entered(self) -> None:
         self.load_more()
 
     def refresh_more(self, analysis: Analysis) -> None:
+        self._show_workspace()
         status = self.query_one("#gen-status", Static)
         if self.running:
             return

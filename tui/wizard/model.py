@@ -84,7 +84,7 @@ def cpu_label(cpu: int) -> str:
 def memory_label(mem: int, itype: InstanceType | None) -> str:
     text = f"{mem} MiB"
     if itype is not None:
-        text += f" · {itype.registered_memory_mib // mem} per {itype.name}"
+        text += f" ({itype.registered_memory_mib // mem}/instance)"
     return text
 
 
@@ -232,6 +232,9 @@ class ModelStep(StepBody):
         gpu = self.gpu
         fargate_button = self.query_one("#cap-fargate", RadioButton)
         fargate_button.disabled = gpu
+        label = "Fargate (no GPUs)" if gpu else "Fargate"
+        if str(fargate_button.label) != label:
+            fargate_button.label = label
         self.query_one("#fargate-note", Static).update(NO_GPU_ON_FARGATE if gpu else "")
         self.query_one("#fargate-note").display = gpu
         self.query_one("#sizing-inputs").display = gpu

@@ -106,8 +106,17 @@ class ReviewStep(StepBody):
             self.query_one("#yaml-problem", Static).update(self.state.load_problem)
 
     def load_more(self) -> None:
-        with self.prevent(Input.Changed):
-            self.query_one("#review-workspace", TextField).value = shown_path(self.state.workspace)
+        self._show_workspace()
+
+    def _show_workspace(self) -> None:
+        """The workspace path (the default needs the core: shown once it is loaded)."""
+        field = self.query_one("#review-workspace", TextField)
+        if self.wizard_app.wizard is None or not self.wizard_app.wizard.core_ready or field.has_focus:
+            return
+        shown = shown_path(self.state.workspace)
+        if field.value != shown:
+            with self.prevent(Input.Changed):
+                field.value = shown
         self.query_one("#workspace-hint", Static).update(workspace_hint(self.state))
 
     def entered(self) -> None:
@@ -116,6 +125,7 @@ class ReviewStep(StepBody):
     # --- derived views ----------------------------------------------------------------------------
 
     def refresh_more(self, analysis: Analysis) -> None:
+        self._show_workspace()
         self._summary(analysis)
         text = self.state.text()
         state = "unsaved changes" if self.state.dirty else "saved"

@@ -84,16 +84,16 @@ class ScalingStep(StepBody):
             yield TextField("scaling.target.value", kind="number", placeholder="60", id="target")
             yield Note("", id="target-hint", classes="hint", markup=False)
         with Horizontal(classes="row"):
-            yield Note("Schedules", classes="row-label")
+            yield Note("Presets", classes="row-label")
             for key, (label, _) in PRESETS.items():
-                yield Button(label, id=f"preset-{key}", compact=True)
-            yield Button("+ custom", id="add", compact=True)
+                yield Button(label, id=f"preset-{key}", compact=True, classes="preset")
+            yield Note("in", classes="inline")
+            yield TextField("@tz", placeholder="UTC", id="preset-tz")
+        with Horizontal(classes="row"):
+            yield Note("Schedules", classes="row-label")
+            yield Button("+ add", id="add", compact=True)
             yield Button("remove", id="remove", compact=True)
-        yield row(
-            "Preset time zone",
-            TextField("@tz", placeholder="UTC", id="preset-tz"),
-            hint="IANA name, e.g. Europe/Berlin",
-        )
+            yield Note("the schedule under the cursor is edited below", classes="hint")
         yield DataTable[str](id="schedules", cursor_type="row", zebra_stripes=True)
         with Vertical(id="schedule-form"):
             with Horizontal(classes="row"):

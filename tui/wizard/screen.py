@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from tui.app import MlfargateApp
     from tui.wizard.base import StepBody
 
+#: Below this many columns the step list gives way (app.tcss, ``-narrow``).
+NARROW_BELOW = 100
 #: step key -> (module, class) of its body, imported on first use.
 BODIES: dict[str, tuple[str, str]] = {
     "account": ("tui.wizard.account", "AccountStep"),
@@ -91,13 +93,22 @@ class WizardScreen(Screen[None]):
                 )
                 yield Note("cost now\n…", id="cost", markup=False)
             with Vertical(id="content"):
-                yield Note("", id="step-title", markup=False)
-                yield ContentSwitcher(id="bodies")
+                with Horizontal(id="title-row"):
+                    yield Note("", id="step-title", markup=False)
+                    yield Note("", id="cost-inline", markup=False)
+                first = body_class(self.start)(self.state)
+                self.bodies[self.start] = first
+                yield ContentSwitcher(first, id="bodies", initial=first.id)
                 with Horizontal(id="nav"):
                     yield Note("", id="nav-status", markup=False)
                     yield Button("◂ Back", id="back", compact=True)
                     yield Button("Next ▸", id="next", compact=True, variant="primary")
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The wide layout is the default: a class only below 100 columns, so a wide terminal never
+        # restyles the screen on start.
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     async def on_mount(self) -> None:
         self.query_one("#steps", OptionList).can_focus = True
@@ -120,7 +131,7 @@ class WizardScreen(Screen[None]):
         switcher.current = body.id
         self.current = key
         index = STEP_KEYS.index(key)
-        self.query_one("#step-title", Static).update(f"{index + 1} · {step(key).title}")
+        self.query_one("#step-title", Static).update(f"{index + 1}/{len(STEPS)} · {step(key).title}")
         self.query_one("#back", Button).disabled = index == 0
         nxt = self.query_one("#next", Button)
         nxt.display = key != "generate"
@@ -204,15 +215,17 @@ class WizardScreen(Screen[None]):
         steps.highlighted = STEP_KEYS.index(self.current)
         self.wizard_app.show_title()
         cost = self.query_one("#cost", Static)
+        inline = self.query_one("#cost-inline", Static)
         if analysis is None:
             cost.update("cost now\n…")
+            inline.update("")
             return
         est = analysis.estimate
         if est is None:
             cost.update(Text.assemble(("cost now\n", "bold"), (analysis.cost_problem or "", "dim")))
-            cost.set_class(True, "-none")
+            inline.update(Text("cost: fix errors first", style="dim"))
             return
-        cost.set_class(False, "-none")
+        inline.update(f"${est.monthly_floor:,.0f} – ${est.monthly_ceiling:,.0f} /mo")
         prices = "bundled prices" if est.price_source.startswith("bundled") else "refreshed prices"
         marked = any(line.price.estimate for line in est.lines)
         cost.update(
