@@ -128,31 +128,24 @@ def delete(data: dict[str, Any], path: str) -> None:
 def default_for(path: str) -> Any:
     """What the spec model takes when ``path`` is unset (None when it has no default): the core's
     default, shown in an empty field."""
-    from typing import get_args
-
     from pydantic import BaseModel
 
     from mlfargate.spec.model import Spec
 
-    def model_in(annotation: Any) -> type[BaseModel] | None:
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            return annotation
-        return next((m for a in get_args(annotation) if (m := model_in(a)) is not None), None)
-
-    model: type[BaseModel] | None = Spec
+    model: Any = Spec
     default: Any = None
     for part in parse_path(path):
         if isinstance(part, int):
             return None
         if isinstance(default, BaseModel):
             default = getattr(default, part, None)
-            model = model_in(type(default)) if isinstance(default, BaseModel) else None
+            model = _model_in(type(default)) if isinstance(default, BaseModel) else None
             continue
         field = model.model_fields.get(part) if model is not None else None
         if field is None:
             return None
         default = None if field.is_required() else field.get_default(call_default_factory=True)
-        model = model_in(field.annotation)
+        model = _model_in(field.annotation)
     return None if isinstance(default, BaseModel | list) else default
 
 
@@ -187,9 +180,38 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model class inside a field's annotation (``Budget | None``, ``list[Schedule]``)."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for a in get_args(annotation) if (m := _model_in(a)) is not None), None)
+
+
+def in_model_order(data: Any, model: Any = None) -> Any:
+    """``data`` with every mapping's keys in the spec model's field order (keys the model does not know
+    last, as they were): a key the operator cleared and typed again goes back where it belongs."""
+    if model is None:
+        from mlfargate.spec.model import Spec
+
+        model = Spec
+    if isinstance(data, list):
+        return [in_model_order(item, model) for item in data]
+    if not isinstance(data, dict):
+        return data
+    fields = model.model_fields
+    known = [k for k in fields if k in data]
+    out = {k: in_model_order(data[k], _model_in(fields[k].annotation)) for k in known}
+    out.update((k, v) for k, v in data.items() if k not in fields)
+    return out
+
+
 def dump(data: Any) -> str:
-    """The draft as YAML, in the style of ``mlfargate.spec.model.dump``."""
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110)
+    """The draft as YAML: keys in the spec's order, block style like the example."""
+    return yaml.safe_dump(in_model_order(data), sort_keys=False, default_flow_style=False, width=110)
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,14 @@ def test_apply_yaml_replaces_the_draft_and_keeps_its_text(tmp_path: Path) -> Non
     assert state.revision > before
     assert "# " not in state.text()  # a changed draft is dumped as data
     assert yaml.safe_load(state.text())["spot"]["spot_percentage"] == 10
+
+
+def test_a_cleared_and_retyped_key_is_saved_in_its_place(tmp_path: Path) -> None:
+    state = WizardState.open(tmp_path / "x.yaml")
+    state.set_text("name", "text", "")  # the operator clears the field ...
+    state.set_text("name", "text", "churn")  # ... and types again: the key is re-added last
+    assert list(state.data)[-1] == "name"
+    text = state.text()
+    assert text.splitlines()[:2] == ["version: 1", "name: churn"]  # saved where the spec has it
+    assert "aws:\n  region: us-east-1\n" in text  # block style, like the example
+    assert yaml.safe_load(text) == state.data

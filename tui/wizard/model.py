@@ -161,12 +161,13 @@ class ModelStep(StepBody):
                 for key, label in CAPACITIES:
                     yield RadioButton(label, id=f"cap-{key}")
         yield Note("", id="fargate-note", classes="hint", markup=False)
-        yield row(
+        types = row(
             "Instance types",
-            TextField("compute.instance_types", kind="list", placeholder="g6.xlarge, g5.xlarge"),
+            TextField("compute.instance_types", kind="list", placeholder="Enter on a table row, or type"),
             hint="the first sizes the tasks; more widen the Spot pools",
-            hint_id="types-hint",
         )
+        types.id = "types-row"
+        yield types
         with Horizontal(classes="row"):
             yield Note("Task", classes="row-label")
             yield Note("CPU", classes="inline")
@@ -175,10 +176,10 @@ class ModelStep(StepBody):
             yield ChoiceField("compute.memory", [], id="memory")
         yield Note("", id="task-note", classes="hint", markup=False)
         with Horizontal(classes="row"):
-            yield Note("GPUs per task", classes="row-label")
-            yield ChoiceField("compute.gpus_per_task", [(str(n), n) for n in (1, 2, 4, 8)], id="gpus")
-            yield Note("architecture", classes="inline")
+            yield Note("Architecture", classes="row-label")
             yield ChoiceField("compute.architecture", [("x86_64", "x86_64"), ("arm64", "arm64")], id="arch")
+            yield Note("GPUs per task", classes="inline", id="gpus-label")
+            yield ChoiceField("compute.gpus_per_task", [(str(n), n) for n in (1, 2, 4, 8)], id="gpus")
         with Vertical(id="container"):
             yield Note("Container & HTTPS", classes="section")
             yield row(
@@ -239,12 +240,13 @@ class ModelStep(StepBody):
         self.query_one("#fargate-note").display = gpu
         self.query_one("#sizing-inputs").display = gpu
         self.query_one("#gpus").display = gpu
+        self.query_one("#gpus-label").display = gpu
         fargate = self.capacity == "fargate"
         for widget_id in ("#sizing", "#sizing-head", "#sizing-note"):
             self.query_one(widget_id).display = not fargate or gpu
-        self.query_one("#types-hint", Static).update(
-            "Fargate picks its own hosts: no instance types" if fargate else "the first sizes the tasks"
-        )
+        # Fargate picks its own hosts: no instance types to ask for (unless a spec names some: the
+        # core's error then needs the field to fix it)
+        self.query_one("#types-row").display = not fargate or bool(self.state.get("compute.instance_types"))
 
     def _task_options(self) -> None:
         cat = self.catalog()

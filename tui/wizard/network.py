@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, RadioButton, RadioSet, SelectionList, Static
 
 from mlfargate import account
@@ -57,9 +57,11 @@ class NetworkStep(StepBody):
 
     def compose_body(self) -> ComposeResult:
         yield Note("The VPC the load balancer and the tasks live in.", classes="lead")
-        with RadioSet(id="mode", compact=True):
-            yield RadioButton("New VPC", id="mode-new")
-            yield RadioButton("Existing VPC", id="mode-existing")
+        with Horizontal(classes="row"):
+            yield Note("VPC", classes="row-label")
+            with RadioSet(id="mode", compact=True):
+                yield RadioButton("New VPC", id="mode-new")
+                yield RadioButton("Existing VPC", id="mode-existing")
         with Vertical(id="new-vpc"):
             yield row(
                 "VPC CIDR",
@@ -71,9 +73,11 @@ class NetworkStep(StepBody):
                 ChoiceField("network.availability_zones", [(str(n), n) for n in range(2, 7)], id="azs"),
                 hint_id="az-hint",
             )
-            with RadioSet(id="nat", compact=True):
-                for choice in NAT_CHOICES:
-                    yield RadioButton(NAT_WORDS[choice], id=f"nat-{choice}")
+            with Horizontal(classes="row"):
+                yield Note("NAT gateways", classes="row-label")
+                with RadioSet(id="nat", compact=True):
+                    for choice in NAT_CHOICES:
+                        yield RadioButton(NAT_WORDS[choice], id=f"nat-{choice}")
             yield Note("", id="nat-note", classes="hint", markup=False)
         with Vertical(id="existing-vpc"):
             yield row("VPC id", TextField("network.vpc_id", placeholder="vpc-0123456789abcdef0"))

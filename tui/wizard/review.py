@@ -149,7 +149,7 @@ class ReviewStep(StepBody):
                 ("✗ ", "red"),
                 f"{len(analysis.errors)} error(s) to fix before Generate: ",
                 ", ".join(counts),
-                (" (each step lists its own; errors of keys no step edits are below)", "dim"),
+                (" (each step lists its own, ctrl+p goes to a step; keys no step edits are below)", "dim"),
             )
         )
 

@@ -145,9 +145,7 @@ class WizardScreen(Screen[None]):
         errors = self.state.analysis().errors_for(self.current)
         if errors:
             self.app.bell()
-            self.query_one("#nav-status", Static).update(
-                f"{len(errors)} error(s) in this step: fix them to go on (listed under the fields)"
-            )
+            self.query_one("#nav-status", Static).update(f"{len(errors)} error(s) in this step: fix to go on")
             self.query_one("#nav-status", Static).set_class(True, "-bad")
             body = self.bodies[self.current]
             body.refresh_view(self.state.analysis())
