@@ -145,3 +145,16 @@ async def test_presets_custom_cron_and_the_week(tmp_path: Path) -> None:
         assert "spec error: scaling.min_tasks: 9 is above max_tasks (8); need min <= max" in errors_shown(
             app, "scaling"
         )
+
+
+async def test_time_zones_complete_as_typed(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "new.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await goto(app, pilot, "scaling")
+        await type_into(pilot, "#s-tz", "Europe/Berl")
+        await pilot.pause(0.2)
+        await pilot.press("right")  # accept the suggestion
+        await pilot.pause()
+        assert app.state.get("scaling.schedules[0].timezone") == "Europe/Berlin"
+        assert errors_shown(app, "scaling") == []

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from textual.suggester import Suggester
 from textual.widgets import Input, Select
 
 #: The class a field gets while the core reports an error at its key path (styled in app.tcss).
@@ -30,10 +31,16 @@ class TextField(Input):
         placeholder: str = "",
         id: str | None = None,
         classes: str | None = None,
+        suggester: Suggester | None = None,
     ) -> None:
         restrict = {"int": r"[0-9+\-]*", "number": r"[0-9.eE+\-]*"}.get(kind)
         super().__init__(
-            placeholder=placeholder, id=id or field_id(path), classes=classes, compact=True, restrict=restrict
+            placeholder=placeholder,
+            id=id or field_id(path),
+            classes=classes,
+            compact=True,
+            restrict=restrict,
+            suggester=suggester,
         )
         self.path = path
         self.kind = kind

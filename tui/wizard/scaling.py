@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Static
 
 from tui.state import Analysis, WizardState
@@ -51,6 +52,13 @@ PRESETS: dict[str, tuple[str, Preset]] = {
 }
 
 
+def zone_suggester() -> SuggestFromList:
+    """Completes IANA time zone names as they are typed (the names zoneinfo knows)."""
+    from zoneinfo import available_timezones
+
+    return SuggestFromList(sorted(available_timezones()), case_sensitive=False)
+
+
 def bounds(state: WizardState) -> tuple[int, int]:
     lo, hi = state.get("scaling.min_tasks"), state.get("scaling.max_tasks")
     return (lo if isinstance(lo, int) else 1, hi if isinstance(hi, int) else 2)
@@ -88,7 +96,7 @@ class ScalingStep(StepBody):
             for key, (label, _) in PRESETS.items():
                 yield Button(label, id=f"preset-{key}", compact=True, classes="preset")
             yield Note("in", classes="inline")
-            yield TextField("@tz", placeholder="UTC", id="preset-tz")
+            yield TextField("@tz", placeholder="UTC", id="preset-tz", suggester=zone_suggester())
         with Horizontal(classes="row"):
             yield Note("Schedules", classes="row-label")
             yield Button("+ add", id="add", compact=True)
@@ -106,7 +114,11 @@ class ScalingStep(StepBody):
             with Horizontal(classes="row"):
                 yield Note("Cron", classes="row-label")
                 yield CronField("@s.cron", id="s-cron")
-            yield row("Time zone", TextField("@s.timezone", id="s-tz", placeholder="UTC"))
+            yield row(
+                "Time zone",
+                TextField("@s.timezone", id="s-tz", placeholder="UTC", suggester=zone_suggester()),
+                hint="IANA name; → completes (America/New_York, Europe/Berlin, UTC)",
+            )
         yield WeekChart(id="week")
         yield Note("", id="week-notes", classes="hint", markup=False)
 
