@@ -96,11 +96,12 @@ class PtySession:
         self.raw += chunk
         return bool(chunk)
 
-    def wait_for(self, *markers: str, timeout: float = 60.0) -> float:
-        """Seconds from the process start until every marker is on the screen."""
+    def wait_for(self, *markers: str | re.Pattern[str], timeout: float = 60.0) -> float:
+        """Seconds from the process start until every marker (text, or a pattern) is on the screen."""
         deadline = time.perf_counter() + timeout
         while True:
-            if all(m in self.text for m in markers):
+            text = self.text
+            if all(m.search(text) if isinstance(m, re.Pattern) else m in text for m in markers):
                 return time.perf_counter() - self.started
             left = deadline - time.perf_counter()
             if left <= 0 or (self.proc.poll() is not None and not self.read(0)):
@@ -125,7 +126,8 @@ class PtySession:
 
 
 FIRST_SCREEN = {"new": ("1/7 · Account", "palette"), "existing": ("6/7 · Review", "palette")}
-COST_SHOWN = "/mo"
+#: The side panel's monthly cost ("$567 – $2,115 /mo"), or the title line's below 100 columns.
+COST_SHOWN = re.compile(r"\$[\d,]+ – \$[\d,]+ /mo")
 
 
 def one_run(spec: Path, kind: str, env: dict[str, str]) -> tuple[float, float]:

@@ -29,6 +29,8 @@ from tui.state import STEP_KEYS, STEPS, WizardState
 from tui.wizard.screen import WizardScreen
 
 Clock = Callable[[], datetime]
+#: How long after the first frame the core starts loading (see on_ready).
+WARM_UP_DELAY_S = 0.15
 
 
 def _now() -> datetime:
@@ -76,6 +78,11 @@ class MlfargateApp(App[None]):
         await self.switch_mode("wizard")
 
     def on_ready(self) -> None:
+        # The first frame is rendered now, but Textual's writer thread has yet to put it on the
+        # terminal: an import-heavy thread started at once would hold the GIL and delay it.
+        self.set_timer(WARM_UP_DELAY_S, self._start_warm_up)
+
+    def _start_warm_up(self) -> None:
         self.run_worker(self._warm_up, thread=True, exit_on_error=False, name="warm-up")
 
     def _warm_up(self) -> None:

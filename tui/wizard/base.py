@@ -3,14 +3,16 @@ the hooks the wizard screen calls (load values, refresh derived views, enter, le
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker
 
+from tui.format import shown_path
 from tui.messages import SpecChanged
 from tui.state import default_for, show
 from tui.widgets.fields import ERROR_CLASS, ChoiceField, TextField
@@ -20,6 +22,16 @@ from tui.widgets.spec_errors import ErrorList
 if TYPE_CHECKING:
     from tui.app import MlfargateApp
     from tui.state import Analysis, WizardState
+
+
+#: The path of the workspace field (not a spec key: where Generate writes).
+WORKSPACE = "@workspace"
+
+
+def workspace_hint(state: WizardState) -> str:
+    if state.workspace_choice is None:
+        return "default: workspaces/<name>-<environment> beside the spec (or the spec's own workspace)"
+    return "clear it for the default"
 
 
 def row(label: str, *widgets: Widget, hint: str = "", hint_id: str | None = None) -> Horizontal:
@@ -108,21 +120,71 @@ class StepBody(VerticalScroll):
         self.state.set(path, value)
         self.changed()
 
+    # --- the workspace path (review and generate both show it) ------------------------------------
+
+    def workspace_row(self) -> Horizontal:
+        return row(
+            "Workspace",
+            TextField(WORKSPACE, id=f"{self.STEP}-workspace", classes="workspace-field"),
+            hint_id=f"{self.STEP}-workspace-hint",
+        )
+
+    def show_workspace(self) -> None:
+        """The workspace path; its default needs the core, so it is shown once the core is loaded, and
+        never rewritten under the operator's typing."""
+        field = self.query_one(".workspace-field", TextField)
+        wizard = self.wizard_app.wizard
+        if wizard is None or not wizard.core_ready or field.has_focus:
+            return
+        shown = shown_path(self.state.workspace)
+        if field.value != shown:
+            with self.prevent(Input.Changed):
+                field.value = shown
+        self.query_one(f"#{self.STEP}-workspace-hint", Static).update(workspace_hint(self.state))
+
+    def workspace_changed(self) -> None:
+        """The operator typed another workspace path."""
+
+    # Textual calls an ``on_*`` handler of every class in the MRO, so subclasses do not override these
+    # two: they implement the hooks below.
+
     def on_input_changed(self, event: Input.Changed) -> None:
         field = event.input
-        if isinstance(field, TextField) and not field.path.startswith("@"):
-            event.stop()
+        if not isinstance(field, TextField):
+            return
+        event.stop()
+        if field.path == WORKSPACE:
+            self.state.workspace_choice = Path(event.value) if event.value.strip() else None
+            self.query_one(f"#{self.STEP}-workspace-hint", Static).update(workspace_hint(self.state))
+            self.workspace_changed()
+        elif field.path.startswith("@"):
+            self.other_input(field)
+        else:
             self.state.set_text(field.path, field.kind, field.value)
+            self.after_input(field)
             self.changed()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         field = event.select
-        if isinstance(field, ChoiceField) and not field.path.startswith("@"):
-            event.stop()
-            value = None if event.value is Select.NULL else event.value
+        if not isinstance(field, ChoiceField):
+            return
+        event.stop()
+        value = None if event.value is Select.NULL else event.value
+        if field.path.startswith("@"):
+            self.other_choice(field, value)
+        else:
             self.state.set(field.path, value)
             self.after_choice(field.path, value)
             self.changed()
+
+    def other_input(self, field: TextField) -> None:
+        """A field that is not a spec key (``@...``) changed."""
+
+    def after_input(self, field: TextField) -> None:
+        """A spec field changed the draft (already written)."""
+
+    def other_choice(self, field: ChoiceField, value: Any) -> None:
+        """A choice that is not a spec key (``@...``) changed."""
 
     def after_choice(self, path: str, value: Any) -> None:
         """A choice changed the draft (some choices narrow others: a Fargate CPU size, its memory)."""

@@ -10,20 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Checkbox, DataTable, Input, ProgressBar, Static
+from textual.widgets import Button, Checkbox, DataTable, ProgressBar, Static
 
 from mlfargate.errors import MlfargateError
 from tui import errors
 from tui.format import money, shell_path, shown_path
 from tui.messages import GenerateDone, GenerateProgress
 from tui.state import Analysis, WizardState
-from tui.widgets.fields import TextField
 from tui.widgets.note import Note
 from tui.wizard.base import StepBody, row
-from tui.wizard.review import workspace_hint
 
 if TYPE_CHECKING:
     from mlfargate.flow import GateResult
@@ -98,7 +96,7 @@ class GenerateStep(StepBody):
             classes="lead",
         )
         yield row("Spec file", Note("", id="spec-file", markup=False))
-        yield row("Workspace", TextField("@workspace", id="gen-workspace"), hint_id="gen-workspace-hint")
+        yield self.workspace_row()
         yield row(
             "Hand edits",
             Checkbox("overwrite files edited by hand since the last generate", id="force", compact=True),
@@ -114,8 +112,8 @@ class GenerateStep(StepBody):
         yield Note("", id="gen-cost", markup=False)
         yield Note("", id="continue", classes="next-commands -empty", markup=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    @on(events.Mount)
+    def _set_up(self) -> None:  # StepBody.on_mount (load) runs after this
         self.query_one("#findings", DataTable).add_columns(
             "severity", "check", "file:line", "what", "resource"
         )
@@ -123,24 +121,13 @@ class GenerateStep(StepBody):
 
     def load_more(self) -> None:
         self.query_one("#spec-file", Static).update(shown_path(self.state.spec_path))
-        self._show_workspace()
-
-    def _show_workspace(self) -> None:
-        """The workspace path (the default needs the core: shown once it is loaded)."""
-        field = self.query_one("#gen-workspace", TextField)
-        if self.wizard_app.wizard is None or not self.wizard_app.wizard.core_ready or field.has_focus:
-            return
-        shown = shown_path(self.state.workspace)
-        if field.value != shown:
-            with self.prevent(Input.Changed):
-                field.value = shown
-        self.query_one("#gen-workspace-hint", Static).update(workspace_hint(self.state))
+        self.show_workspace()
 
     def entered(self) -> None:
         self.load_more()
 
     def refresh_more(self, analysis: Analysis) -> None:
-        self._show_workspace()
+        self.show_workspace()
         status = self.query_one("#gen-status", Static)
         if self.running:
             return
@@ -153,14 +140,6 @@ class GenerateStep(StepBody):
             )
         else:
             status.update(Text("ready: the spec has no errors", style="green"))
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, TextField) and event.input.path == "@workspace":
-            event.stop()
-            self.state.workspace_choice = Path(event.value) if event.value.strip() else None
-            self.query_one("#gen-workspace-hint", Static).update(workspace_hint(self.state))
-            return
-        super().on_input_changed(event)
 
     # --- generate & check ---------------------------------------------------------------------------
 

@@ -327,24 +327,19 @@ class ModelStep(StepBody):
         if path in ("compute.cpu", "compute.memory"):
             self.call_after_refresh(self._task_options)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, TextField) and event.input.path == "@params":
-            event.stop()
-            self.state.params_billion = event.value
+    def other_input(self, field: TextField) -> None:
+        if field.path == "@params":
+            self.state.params_billion = field.value
             self._show_sizing()
-            return
-        super().on_input_changed(event)
-        if isinstance(event.input, TextField) and event.input.path == "compute.instance_types":
+
+    def after_input(self, field: TextField) -> None:
+        if field.path == "compute.instance_types":
             self._task_options()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.select, ChoiceField) and event.select.path == "@precision":
-            event.stop()
-            if isinstance(event.value, str):
-                self.state.precision = event.value
-                self._show_sizing()
-            return
-        super().on_select_changed(event)
+    def other_choice(self, field: ChoiceField, value: Any) -> None:
+        if field.path == "@precision" and isinstance(value, str):
+            self.state.precision = value
+            self._show_sizing()
 
     @on(DataTable.RowSelected, "#sizing")
     def _picked(self, event: DataTable.RowSelected) -> None:
@@ -443,14 +438,13 @@ class ModelStep(StepBody):
             self.table_mode = mode
         else:
             table.clear()
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
         chosen = self.state.get("compute.instance_types")
-        first = chosen[0] if isinstance(chosen, list) and chosen else None
-        keys = [k for k, _ in rows]
-        if first in keys:
-            table.move_cursor(row=keys.index(first), animate=False)
-        elif rows:
+        picked = set(chosen) if isinstance(chosen, list) else set()
+        for key, cells in rows:
+            if key in picked:  # the spec's types are marked; the cursor stays where the operator left it
+                cells = [Text.assemble(("▸ ", "bold green"), cells[0]), *cells[1:]]
+            table.add_row(*cells, key=key)
+        if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
 
     def _gpu_table(self, table: DataTable[Text], result: Sizing) -> None:

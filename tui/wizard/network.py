@@ -231,15 +231,11 @@ class NetworkStep(StepBody):
                     ]
                 )
 
-    def on_select_changed(self, event: ChoiceField.Changed) -> None:
-        if isinstance(event.select, ChoiceField) and event.select.path == "@vpc":
-            event.stop()
-            if isinstance(event.value, str):
-                self.state.set("network.vpc_id", event.value)
-                self.load()
-                self.changed()
-            return
-        super().on_select_changed(event)
+    def other_choice(self, field: ChoiceField, value: Any) -> None:
+        if field.path == "@vpc" and isinstance(value, str):
+            self.state.set("network.vpc_id", value)
+            self.load()
+            self.changed()
 
     @on(SelectionList.SelectedChanged)
     def _subnets(self, event: SelectionList.SelectedChanged[str]) -> None:

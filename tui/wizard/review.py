@@ -10,20 +10,19 @@ from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Button, DataTable, Input, Static, TextArea
+from textual.widgets import Button, DataTable, Static
 
 from mlfargate.errors import MlfargateError
 from tui.format import money, shown_path
 from tui.messages import PreviewReady, SpecChanged
 from tui.state import STEPS, Analysis, WizardState
-from tui.widgets.fields import TextField
 from tui.widgets.money import MoneyTable
 from tui.widgets.note import Note
-from tui.wizard.base import StepBody, row
+from tui.wizard.base import StepBody
 
 if TYPE_CHECKING:
     from mlfargate.generate.workspace import FileChange
@@ -54,12 +53,6 @@ def preview(token: int, text: str, spec_path: Path | None, workspace: Path) -> P
         return PreviewReady(token, None, str(exc))
 
 
-def workspace_hint(state: WizardState) -> str:
-    if state.workspace_choice is None:
-        return "default: workspaces/<name>-<environment> beside the spec (or the spec's own workspace)"
-    return "clear it for the default"
-
-
 class ReviewStep(StepBody):
     STEP = "review"
     TITLE = "Review"
@@ -81,8 +74,7 @@ class ReviewStep(StepBody):
                     yield Button("Edit YAML", id="edit", compact=True)
                 with VerticalScroll(id="yaml-scroll"):
                     yield Note("", id="yaml", markup=False)
-                with Vertical(id="yaml-editing", classes="hidden"):
-                    yield TextArea("", id="yaml-editor", show_line_numbers=True)
+                with Vertical(id="yaml-editing", classes="hidden"):  # the editor is mounted when first used
                     with Horizontal(classes="buttons"):
                         yield Button("Apply", id="apply", compact=True, variant="primary")
                         yield Button("Cancel", id="cancel", compact=True)
@@ -91,33 +83,22 @@ class ReviewStep(StepBody):
                 yield Note("", id="cost-head", markup=False)
                 yield MoneyTable(id="review-cost")
                 yield Note("", id="assumptions", classes="hint", markup=False)
-        yield row("Workspace", TextField("@workspace", id="review-workspace"), hint_id="workspace-hint")
+        yield self.workspace_row()
         yield Note("", id="files-head", markup=False)
         yield DataTable[Text](id="files", cursor_type="row", zebra_stripes=True)
         yield Note("", id="diff", markup=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    @on(events.Mount)
+    async def _set_up(self) -> None:  # StepBody.on_mount (load) runs after this
         table = self.query_one("#files", DataTable)
         for col in ("", "file", "note"):
             table.add_column(col, key=col or "mark")
         if self.state.load_problem is not None:
-            self._edit(self.state.base_text)
+            await self._edit(self.state.base_text)
             self.query_one("#yaml-problem", Static).update(self.state.load_problem)
 
     def load_more(self) -> None:
-        self._show_workspace()
-
-    def _show_workspace(self) -> None:
-        """The workspace path (the default needs the core: shown once it is loaded)."""
-        field = self.query_one("#review-workspace", TextField)
-        if self.wizard_app.wizard is None or not self.wizard_app.wizard.core_ready or field.has_focus:
-            return
-        shown = shown_path(self.state.workspace)
-        if field.value != shown:
-            with self.prevent(Input.Changed):
-                field.value = shown
-        self.query_one("#workspace-hint", Static).update(workspace_hint(self.state))
+        self.show_workspace()
 
     def entered(self) -> None:
         self.load_more()
@@ -125,7 +106,7 @@ class ReviewStep(StepBody):
     # --- derived views ----------------------------------------------------------------------------
 
     def refresh_more(self, analysis: Analysis) -> None:
-        self._show_workspace()
+        self.show_workspace()
         self._summary(analysis)
         text = self.state.text()
         state = "unsaved changes" if self.state.dirty else "saved"
@@ -265,29 +246,29 @@ class ReviewStep(StepBody):
         else:
             diff.update(Syntax(change.diff, "diff", theme=SYNTAX_THEME))
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if isinstance(event.input, TextField) and event.input.path == "@workspace":
-            event.stop()
-            self.state.workspace_choice = Path(event.value) if event.value.strip() else None
-            self.query_one("#workspace-hint", Static).update(workspace_hint(self.state))
-            self._schedule_preview(self.state.analysis())
-            return
-        super().on_input_changed(event)
+    def workspace_changed(self) -> None:
+        self._schedule_preview(self.state.analysis())
 
     # --- the YAML editor (every key, including those no step has a field for) ----------------------
 
-    def _edit(self, text: str) -> None:
+    async def _edit(self, text: str) -> None:
+        from textual.widgets import TextArea
+
+        editing = self.query_one("#yaml-editing")
+        if not editing.query(TextArea):
+            editor = TextArea("", id="yaml-editor", show_line_numbers=True)
+            editor.cursor_blink = getattr(self.app, "cursor_blink", True)
+            await editing.mount(editor, before=0)
         self.query_one("#yaml-scroll").display = False
-        self.query_one("#yaml-editing").set_class(False, "hidden")
+        editing.set_class(False, "hidden")
         editor = self.query_one("#yaml-editor", TextArea)
-        editor.cursor_blink = getattr(self.app, "cursor_blink", True)
         editor.load_text(text)
         editor.focus()
 
     @on(Button.Pressed, "#edit")
-    def _edit_pressed(self) -> None:
+    async def _edit_pressed(self) -> None:
         self.query_one("#yaml-problem", Static).update("")
-        self._edit(self.state.text())
+        await self._edit(self.state.text())
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
@@ -296,6 +277,8 @@ class ReviewStep(StepBody):
 
     @on(Button.Pressed, "#apply")
     def _apply(self) -> None:
+        from textual.widgets import TextArea
+
         text = self.query_one("#yaml-editor", TextArea).text
         try:
             self.state.apply_yaml(text)

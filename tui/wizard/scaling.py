@@ -174,10 +174,8 @@ class ScalingStep(StepBody):
             self.load_fields()
             self._read_back_cron()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        super().on_input_changed(event)
-        field = event.input
-        if isinstance(field, TextField) and field.path.startswith("scaling.schedules["):
+    def after_input(self, field: TextField) -> None:
+        if field.path.startswith("scaling.schedules["):
             table = self.query_one("#schedules", DataTable)
             s = self.schedules()[self.selected]
             for i, key in enumerate(("name", "cron", "timezone", "min_tasks", "max_tasks")):
