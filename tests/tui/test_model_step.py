@@ -182,3 +182,19 @@ async def test_container_fields(tmp_path: Path) -> None:
             "spec error: service.certificate_arn: certificate is in eu-west-1; an ALB needs an ACM certificate "
             "in its own region (us-east-1)"
         ]
+
+
+async def test_one_keystroke_is_one_change(tmp_path: Path) -> None:
+    """Textual calls an on_* handler of every class in the MRO: a step's own handler calling super()
+    wrote each keystroke twice (two revisions, two analyses, two refreshes)."""
+    app = make_app(tmp_path / "new.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await goto(app, pilot, "model")
+        for selector in ("#f-compute-instance_types", "#f-service-container_port"):
+            app.screen.query_one(selector).focus()
+            await pilot.press("end")
+            before = app.state.revision
+            await pilot.press("1")
+            await pilot.pause()
+            assert app.state.revision == before + 1, selector
