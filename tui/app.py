@@ -90,9 +90,11 @@ class MlfargateApp(App[None]):
         if self.wizard is not None:
             self.wizard.post_message(CoreReady())
 
-    def show_title(self) -> None:
+    def show_title(self) -> str:
+        """The title line: the app, the deployment's prefix and region (also the terminal's title)."""
         region = self.state.get("aws.region")
         self.sub_title = f"{self.state.prefix} · {region}" if region else self.state.prefix
+        return f"{self.title} — {self.sub_title}"
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for i, s in enumerate(STEPS, 1):

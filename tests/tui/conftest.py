@@ -3,7 +3,7 @@ machine's own), and helpers that let a pilot wait for the wizard to settle."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,3 +98,12 @@ async def run_generate(app: MlfargateApp, pilot: Pilot[None]) -> None:
             break
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Let the app run until ``condition`` holds (a refresh can take a few message rounds)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    assert condition(), "the screen never showed what was expected"

@@ -13,7 +13,7 @@ from mlfargate.cost import estimate as cost
 from mlfargate.cost import price_book
 from mlfargate.generate.workspace import generate
 from mlfargate.spec.model import example_text, from_data
-from tests.tui.conftest import EXAMPLES, SIZE, errors_shown, goto, make_app, settle, type_into, wizard
+from tests.tui.conftest import EXAMPLES, SIZE, errors_shown, goto, make_app, settle, type_into, until, wizard
 from tui.widgets.money import MoneyTable
 from tui.wizard.review import ReviewStep
 
@@ -104,7 +104,8 @@ async def test_yaml_editor_reaches_keys_no_step_has(tmp_path: Path) -> None:
         editor.load_text(text)
         await pilot.click("#apply")
         await pilot.pause()
-        assert errors_shown(app, "review") == [] and app.state.text() == text
+        await until(pilot, lambda: errors_shown(app, "review") == [])
+        assert app.state.text() == text
         # the other steps show the new values
         await goto(app, pilot, "model")
         assert app.state.get("compute.capacity") == "fargate"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Select, Static
 from textual.worker import Worker
 
 from tui.format import shown_path
@@ -36,7 +36,7 @@ def workspace_hint(state: WizardState) -> str:
 
 def row(label: str, *widgets: Widget, hint: str = "", hint_id: str | None = None) -> Horizontal:
     """A form row: a label, the field(s), and a hint line after them."""
-    parts: list[Widget] = [Label(label, classes="row-label"), *widgets]
+    parts: list[Widget] = [Note(label, classes="row-label", markup=False), *widgets]
     if hint or hint_id:
         parts.append(Note(hint, id=hint_id, classes="hint", markup=False))
     return Horizontal(*parts, classes="row")

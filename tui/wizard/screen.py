@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, ContentSwitcher, Footer, Header, OptionList, Static
+from textual.widgets import Button, ContentSwitcher, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.messages import CoreReady, GoToStep, SpecChanged
@@ -81,7 +81,7 @@ class WizardScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Note("", id="title-bar", markup=False)
         with Horizontal(id="wizard"):
             with Vertical(id="side"):
                 yield OptionList(
@@ -211,7 +211,7 @@ class WizardScreen(Screen[None]):
                 self.prompts[s.key] = prompt
                 steps.replace_option_prompt(s.key, prompt)
         steps.highlighted = STEP_KEYS.index(self.current)
-        self.wizard_app.show_title()
+        self.query_one("#title-bar", Static).update(self.wizard_app.show_title())
         cost = self.query_one("#cost", Static)
         inline = self.query_one("#cost-inline", Static)
         if analysis is None:
