@@ -19,15 +19,17 @@ TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
 
 setup: $(VENV)/.installed
 
-# --compile-bytecode: what pip does by default and uv does not. Where PYTHONDONTWRITEBYTECODE is set
-# (CI, some shells) Python would otherwise compile every module again on every start: mlfargate-tui
-# would pay ~0.7 s before its first screen, and every test subprocess the same.
+# --compile-bytecode (and compileall for this checkout's own packages): what pip does by default and
+# uv does not. Where PYTHONDONTWRITEBYTECODE is set (CI, some shells) Python would otherwise compile
+# every module again on every start: mlfargate-tui's first screen took 1.17 s instead of 0.48 s
+# (benchmarks/RESULTS.md), and every test subprocess pays the same.
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python "$(TORCH_REQ)"
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q mlfargate tui
 	@touch $@
 
 # The main job: the wizard. With no $(SPEC) yet it starts at step 1 from the example's values; an
