@@ -1,5 +1,5 @@
 # The two commands a newcomer runs (see README):
-#   make run    -- set up .venv on first use, then start the operator's main job
+#   make run    -- set up .venv on first use, then open the wizard (mlfargate-tui) on mlfargate.yaml
 #   make test   -- set up .venv on first use, then run every check: ruff, mypy, pytest
 # Installs are reproducible: every Python dependency is pinned in requirements.lock
 # (regenerate with `make lock` after editing pyproject.toml).
@@ -19,19 +19,24 @@ TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
 
 setup: $(VENV)/.installed
 
+# --compile-bytecode (and compileall for this checkout's own packages): what pip does by default and
+# uv does not. Where PYTHONDONTWRITEBYTECODE is set (CI, some shells) Python would otherwise compile
+# every module again on every start: mlfargate-tui's first screen took 1.17 s instead of 0.48 s
+# (benchmarks/RESULTS.md), and every test subprocess pays the same.
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python "$(TORCH_REQ)"
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q mlfargate tui
 	@touch $@
 
-# The main job: write the commented example spec on first use, validate it, then review it in the TUI.
+# The main job: the wizard. With no $(SPEC) yet it starts at step 1 from the example's values; an
+# existing one opens at the review step, errors and all. No AWS account is needed to get all the way
+# to a generated, policy-checked workspace and its monthly cost (bundled prices).
 SPEC ?= mlfargate.yaml
 run: setup
-	@test -f $(SPEC) || $(BIN)/mlfargate init --out $(SPEC)
-	$(BIN)/mlfargate validate $(SPEC)
 	$(BIN)/mlfargate-tui $(SPEC)
 
 lint: setup

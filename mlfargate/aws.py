@@ -93,13 +93,26 @@ def client(
     endpoint_url: str | None = None,
     *,
     from_session: Any = None,
+    max_attempts: int | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
 ) -> Any:
     """A boto3 client with botocore retries, from ``from_session`` (see :func:`session`) or a new session.
-    boto3 is imported here, not at module import time."""
+    boto3 is imported here, not at module import time. Interactive callers (a person waiting) pass
+    fewer attempts (counting the first) and short timeouts: botocore's defaults (60 s each) would keep an
+    offline answer waiting for minutes."""
     from botocore.config import Config
 
     boto_session = from_session if from_session is not None else session(region, profile)
-    config = Config(retries=retry_config(), user_agent_extra="mlfargate")
+    retries = retry_config()
+    if max_attempts is not None:  # an operator waiting (the wizard): fewer attempts, short timeouts
+        retries["total_max_attempts"] = max_attempts
+    timeouts = {
+        k: v
+        for k, v in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout))
+        if v is not None
+    }
+    config = Config(retries=retries, user_agent_extra="mlfargate", **timeouts)
     url = endpoint_url or os.environ.get(ENDPOINT_ENV) or None
     return boto_session.client(service, region_name=region, endpoint_url=url, config=config)
 

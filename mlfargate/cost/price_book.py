@@ -32,6 +32,7 @@ import yaml
 from mlfargate.errors import MlfargateError
 from mlfargate.files import CACHE_ENV as CACHE_ENV  # re-exported: `mlfargate prices` and tests name it here
 from mlfargate.files import user_cache_dir
+from mlfargate.spec.text import load_data
 
 #: Where the cache lives: ``$MLFARGATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/mlfargate``, else ``~/.cache/mlfargate``.
 #: Endpoint for the Price List client only (a mirror, or the test's local server).
@@ -122,7 +123,7 @@ class PriceBook:
 
 @cache
 def bundled_raw() -> dict[str, Any]:
-    raw: dict[str, Any] = yaml.safe_load(
+    raw: dict[str, Any] = load_data(
         resources.files("mlfargate.data").joinpath("prices.yaml").read_text(encoding="utf-8")
     )
     return raw

@@ -201,6 +201,12 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
+def is_gpu_device(device: str) -> bool:
+    """Whether a benchmark's device is a GPU: the model server names CUDA devices ``cuda:<GPU name>``."""
+    name = device.lower()
+    return "gpu" in name or name.startswith("cuda")
+
+
 def requirement(params_billion: float, precision: str) -> Requirement:
     if precision not in BYTES_PER_PARAM:
         raise SizingError(f"precision '{precision}' is not known; allowed: {', '.join(BYTES_PER_PARAM)}")
@@ -297,7 +303,7 @@ def size(
             f"A replica on g GPUs serves g x {throughput.rps_per_gpu:g} requests/s ({throughput.source}); every GPU "
             "model is assumed as fast as the measured one: re-measure on the type you pick."
         )
-    if throughput is not None and throughput.device is not None and "gpu" not in throughput.device.lower():
+    if throughput is not None and throughput.device is not None and not is_gpu_device(throughput.device):
         assumptions.append(
             f"The measurement ran on '{throughput.device}', not a GPU: GPU throughput will differ; "
             "run the model-server benchmark on the GPU type before relying on the ranking's numbers."

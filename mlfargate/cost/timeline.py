@@ -99,6 +99,18 @@ class Timeline:
     def max_task_hours(self) -> float:
         return sum(i.hours * i.max_tasks for i in self.intervals)
 
+    @property
+    def slots(self) -> tuple[Bounds, ...]:
+        """The week by hour from ``week_start``, for charts: each hour's largest (min, max) in force at any
+        minute of it. The estimate prices the exact intervals; a chart column is an hour."""
+        out: list[Bounds] = []
+        for hour in range(HOURS_PER_WEEK):
+            start = self.week_start + timedelta(hours=hour)
+            end = start + timedelta(hours=1)
+            inside = [i for i in self.intervals if i.start < end and start < i.end]
+            out.append((max(i.min_tasks for i in inside), max(i.max_tasks for i in inside)))
+        return tuple(out)
+
     def bounds_at(self, at: datetime) -> Bounds:
         """The (min, max) bounds in force at ``at`` (inside the week)."""
         for interval in self.intervals:

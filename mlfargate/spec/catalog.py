@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
+from mlfargate.spec.text import load_data
 
 AcceleratorKind = Literal["nvidia", "neuron"]
 
@@ -129,7 +129,7 @@ def _instance(name: str, entry: dict[str, Any], fraction: float) -> InstanceType
 
 @cache
 def load() -> Catalog:
-    raw = yaml.safe_load(resources.files("mlfargate.data").joinpath("catalog.yaml").read_text())
+    raw = load_data(resources.files("mlfargate.data").joinpath("catalog.yaml").read_text())
     fraction = float(raw["registered_memory_fraction"])
     return Catalog(
         date=str(raw["date"]),

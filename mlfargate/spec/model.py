@@ -8,16 +8,17 @@ catalog live in :mod:`mlfargate.spec.rules`.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from mlfargate.errors import InputFileError, SpecError, SpecErrors
-
-DEFAULT_FILE = "mlfargate.yaml"
+from mlfargate.errors import SpecError, SpecErrors
+from mlfargate.spec.text import DEFAULT_FILE as DEFAULT_FILE
+from mlfargate.spec.text import example_text as example_text
+from mlfargate.spec.text import parse_yaml as parse_yaml
+from mlfargate.spec.text import read_yaml as read_yaml
 
 Count = Annotated[int, Field(ge=0, le=1000)]
 #: An IPv4 CIDR block (shape only; :mod:`mlfargate.spec.rules` checks it is a real network).
@@ -252,11 +253,6 @@ class Spec(_Model):
         )
 
 
-def example_text() -> str:
-    """The commented example spec ``mlfargate init`` writes (package data)."""
-    return resources.files("mlfargate.data").joinpath("example-spec.yaml").read_text(encoding="utf-8")
-
-
 def json_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -301,26 +297,6 @@ def from_data(data: Any) -> Spec:
         return Spec.model_validate(data)
     except ValidationError as exc:
         raise SpecErrors([SpecError(_key_path(e["loc"]), _message(e)) for e in exc.errors()]) from None
-
-
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file; a missing file or a syntax error is one line with line/column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: cannot read: {exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise InputFileError(f"{path}: invalid YAML at {where}: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise InputFileError(f"{path}: invalid YAML: {exc}") from None
 
 
 def load(path: Path) -> Spec:

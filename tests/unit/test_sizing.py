@@ -241,3 +241,15 @@ def test_size_bad_measured_schema_via_cli(tmp_path: Path, capsys: pytest.Capture
         ["size", "--params-billion", "7", "--precision", "fp16", "--measured", str(bench)], capsys
     )
     assert code == 2 and len(stderr.strip().splitlines()) == 1 and "mlfargate.serve-benchmark/1" in stderr
+
+
+def test_a_cuda_measurement_is_a_gpu_measurement() -> None:
+    """The model-server benchmark names a CUDA device ``cuda:<GPU name>`` (benchmarks/serve.py, as in
+    benchmarks/results/serve-cuda-h200.json): that is a GPU, so no 'not a GPU' warning."""
+    book = price_book.load("us-east-1", use_cache=False)
+    for device in ("cuda:NVIDIA H200", "cuda", "gpu"):
+        tp = sizing.Throughput(1000.0, None, "measured", device)
+        result = sizing.size(7, "fp16", book, throughput=tp)
+        assert not any("not a GPU" in a for a in result.assumptions), device
+    cpu = sizing.size(7, "fp16", book, throughput=sizing.Throughput(10.0, None, "measured", "cpu"))
+    assert any("ran on 'cpu', not a GPU" in a for a in cpu.assumptions)

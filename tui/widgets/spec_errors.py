@@ -1,20 +1,30 @@
-"""A table of spec errors: key path and what is wrong."""
+"""The errors of one step, in the CLI's words (``spec error: <key path>: <what is wrong and what is
+allowed>``): the core's rule results, filtered to the step's keys by the caller."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from rich.text import Text
 
 from mlfargate.errors import SpecError
+from tui.widgets.note import Note
 
 
-class SpecErrorTable(DataTable[str]):
-    """Shows :class:`SpecError` rows; empty when the spec obeys every rule."""
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.add_columns("key", "problem")
+class ErrorList(Note):
+    def __init__(self, *, id: str | None = None, ok_text: str = "no errors in this step") -> None:
+        super().__init__("", id=id, classes="error-list", markup=False)
+        self.ok_text = ok_text
+        self.errors: list[SpecError] = []
 
     def show(self, errors: list[SpecError]) -> None:
-        self.clear()
-        for error in errors:
-            self.add_row(error.path, error.message)
+        self.errors = list(errors)
+        if not errors:
+            self.set_class(False, "-bad")
+            self.update(Text(f"✓ {self.ok_text}", style="green"))
+            return
+        self.set_class(True, "-bad")
+        self.update(Text("\n".join(str(e) for e in errors)))
+
+    def clear_view(self) -> None:
+        self.errors = []
+        self.set_class(False, "-bad")
+        self.update("")
