@@ -1,8 +1,11 @@
 # The two commands a newcomer runs (see README):
-#   make run    -- set up .venv on first use, then open the wizard (mlfargate-tui) on mlfargate.yaml
-#   make test   -- set up .venv on first use, then run every check: ruff, mypy, pytest
-# Installs are reproducible: every Python dependency is pinned in requirements.lock
-# (regenerate with `make lock` after editing pyproject.toml).
+#   make run    -- set up .venv on first use (what the CLI and the TUI need), then open the wizard
+#   make test   -- set up .venv on first use (everything: the model server, CDK Terrain, test tools),
+#                  then run every check: ruff, mypy, pytest
+# Installs are reproducible: every Python dependency is pinned, the main job's in requirements.lock and
+# everything the tests need in requirements-dev.lock (the same versions: requirements.lock is compiled
+# under requirements-dev.lock as a constraint). Regenerate both with `make lock` after editing
+# pyproject.toml.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -15,21 +18,30 @@ TORCH_VERSION := 2.13.0
 TORCH_LOCAL := $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu-*.whl))
 TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
 
-.PHONY: run test lint typecheck pytest lock clean setup test-tools
+.PHONY: run test lint typecheck pytest lock clean setup setup-dev test-tools node
 
 setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
 
 # --compile-bytecode (and compileall for this checkout's own packages): what pip does by default and
 # uv does not. Where PYTHONDONTWRITEBYTECODE is set (CI, some shells) Python would otherwise compile
 # every module again on every start: mlfargate-tui's first screen took 1.17 s instead of 0.48 s
 # (benchmarks/RESULTS.md), and every test subprocess pays the same.
+# The main job's environment: the CLI and the TUI. No torch, no model server, no CDK Terrain: none
+# of them is imported by `mlfargate` or `mlfargate-tui` (a machine without a local CPU wheel would
+# otherwise download the ~2.5 GB CUDA build of torch to open the wizard).
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install -q --python $(BIN)/python "$(TORCH_REQ)"
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	$(BIN)/python -m compileall -q mlfargate tui
+	@touch $@
+
+# Everything the checks need on top: the model server and its torch, CDK Terrain, the test tools.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python "$(TORCH_REQ)"
 	@touch $@
 
 # The main job: the wizard. With no $(SPEC) yet it starts at step 1 from the example's values; an
@@ -39,15 +51,20 @@ SPEC ?= mlfargate.yaml
 run: setup
 	$(BIN)/mlfargate-tui $(SPEC)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check mlfargate tui cdktf_app service tests benchmarks
 
-typecheck: setup
+typecheck: setup-dev
 	$(BIN)/mypy
 
-pytest: setup test-tools
+pytest: setup-dev test-tools
 	$(BIN)/pytest
+
+# CDK Terrain (the --format cdktf output and its tests) runs its core in Node.js: say so before
+# anything else runs, rather than failing minutes into the suite.
+node:
+	@command -v node >/dev/null || { echo "error: make test needs Node.js 20+ on PATH (CDK Terrain, for --format cdktf and its tests); install it, e.g. apt-get install nodejs"; exit 1; }
 
 # Real parts for tests/image: an OCI registry (Debian's docker-registry, distribution 2.8), a daemonless
 # builder (buildah) and htpasswd (apache2-utils). Installed with apt-get when one is missing (CI runs as
@@ -70,12 +87,14 @@ test-tools:
 	  rm -f "$$log"; \
 	fi
 
-test: lint typecheck pytest
+test: node lint typecheck pytest
 
+LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_35 -q
 lock:
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }
-	$(BIN)/uv pip compile pyproject.toml --extra cdktf --extra service --extra dev \
-	  --python-version 3.11 --python-platform x86_64-manylinux_2_35 -o requirements.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra cdktf --extra service --extra dev $(LOCK_FLAGS) \
+	  -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
