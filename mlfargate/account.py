@@ -157,13 +157,23 @@ class Identity:
 
 
 def _client(service: str, region: str, profile: str | None) -> Any:
-    return aws.client(
-        service,
-        region,
-        profile,
-        max_attempts=ATTEMPTS,
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
+    try:
+        return aws.client(
+            service,
+            region,
+            profile,
+            max_attempts=ATTEMPTS,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
+        )
+    except aws.UnknownProfileError:
+        raise AccountCheckError("profile_not_found", _unknown_profile(profile)) from None
+
+
+def _unknown_profile(profile: str | None) -> str:
+    return (
+        f"profile '{profile}' is not in {config_file()} or {credentials_file()}; pick a local profile "
+        "or leave it empty"
     )
 
 
@@ -173,11 +183,7 @@ def _explain(exc: Exception, profile: str | None, what: str) -> AccountCheckErro
 
     who = f"profile '{profile}'" if profile else "the default credential chain"
     if isinstance(exc, bx.ProfileNotFound):
-        return AccountCheckError(
-            "profile_not_found",
-            f"profile '{profile}' is not in {config_file()} or {credentials_file()}; pick a local profile "
-            "or leave it empty",
-        )
+        return AccountCheckError("profile_not_found", _unknown_profile(profile))
     if isinstance(exc, bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError | bx.TokenRetrievalError):
         login = f"aws sso login --profile {profile}" if profile else "aws sso login"
         return AccountCheckError("sso_login", f"{who}: the SSO session is missing or expired; run `{login}`")

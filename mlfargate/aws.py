@@ -51,6 +51,17 @@ class AwsError(MlfargateError):
     region or endpoint that cannot be reached. One line that says what to do."""
 
 
+class UnknownProfileError(AwsError):
+    """``profile`` names no profile in the AWS config or credentials file."""
+
+    def __init__(self, profile: str | None) -> None:
+        self.profile = profile
+        super().__init__(
+            f"AWS profile {profile!r} is not in your AWS config (~/.aws/config): "
+            "fix aws.profile in the spec or run `aws configure --profile NAME`"
+        )
+
+
 def retry_config() -> dict[str, Any]:
     """The ``retries`` setting of every client (``AWS_RETRY_MODE`` / ``AWS_MAX_ATTEMPTS`` override it)."""
     mode = os.environ.get(RETRY_MODE_ENV) or DEFAULT_RETRY_MODE
@@ -80,10 +91,7 @@ def session(region: str, profile: str | None = None) -> Any:
     try:
         return boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound:
-        raise AwsError(
-            f"AWS profile {profile!r} is not in your AWS config (~/.aws/config): "
-            "fix aws.profile in the spec or run `aws configure --profile NAME`"
-        ) from None
+        raise UnknownProfileError(profile) from None
 
 
 def client(
