@@ -252,4 +252,8 @@ def destroy(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent
     if summary.empty:
         discard_saved_plan(workspace)
         return ApplyResult("destroy", summary, applied=False)
-    return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
+    try:
+        return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
+    except BaseException:
+        discard_saved_plan(workspace)  # made for this run only: never left behind for `apply` to trip on
+        raise

@@ -71,8 +71,10 @@ def apply(
     """Apply a saved plan (the caller has checked the gate and the confirmation), streaming progress.
     The plan is discarded afterwards: applied or not, it no longer matches the state."""
     args = ["apply", "-input=false", "-json", "-lock-timeout=0s", str(saved.plan_file)]
-    result = run(engine, saved.workspace, args, on_event=on_event, json_events=True, total=total)
-    discard_saved_plan(saved.workspace)
+    try:
+        result = run(engine, saved.workspace, args, on_event=on_event, json_events=True, total=total)
+    finally:
+        discard_saved_plan(saved.workspace)
     if result.interrupted and result.returncode != 0:
         raise InterruptedError_(
             "apply interrupted: Terraform stopped and saved the state; run `mlfargate plan` to see what is left"

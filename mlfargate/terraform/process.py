@@ -128,9 +128,21 @@ def run(
         start_new_session=True,
     )
     tracker = _Tracker(started, total)
+    failed: list[Exception] = []
+
+    def deliver(event: ProgressEvent) -> None:
+        """A failing ``on_event`` (a front-end's bug, or its output's reader gone) never cuts Terraform
+        short: killing it mid-apply could lose state. Later events are dropped; the failure is raised
+        once Terraform has finished."""
+        if failed:
+            return
+        try:
+            on_event(event)
+        except Exception as exc:
+            failed.append(exc)
 
     def emit_interrupt(message: str) -> None:
-        on_event(ProgressEvent("interrupt", message, elapsed_s=time.monotonic() - started, done=tracker.done))
+        deliver(ProgressEvent("interrupt", message, elapsed_s=time.monotonic() - started, done=tracker.done))
 
     handler = _Interrupts(proc, emit_interrupt)
     previous = None
@@ -152,7 +164,7 @@ def run(
             events.append(event)
             progress = tracker.convert(event)
             if progress is not None:
-                on_event(progress)
+                deliver(progress)
         proc.wait()
     finally:
         if proc.poll() is None:
@@ -163,6 +175,8 @@ def run(
                 pipe.close()
         if in_main:
             signal.signal(signal.SIGINT, previous)
+    if failed:
+        raise failed[0]
     return RunResult(
         argv=argv,
         returncode=proc.returncode,
