@@ -20,6 +20,7 @@ from typing import Any, Literal
 from mlfargate.errors import MlfargateError
 from mlfargate.policy.report import PolicyReport
 from mlfargate.terraform import operations
+from mlfargate.terraform.diagnostics import InterruptedError_
 from mlfargate.terraform.engine import Engine
 from mlfargate.terraform.plan_summary import PlanSummary, summarize_file
 from mlfargate.terraform.process import ProgressEvent
@@ -208,8 +209,12 @@ def plan(engine: Engine, workspace: Path, on_event: OnEvent = _ignore) -> PlanRe
         operations.init(engine, workspace)
     with _Phase(on_event, "plan", "terraform plan"):
         saved = operations.plan(engine, workspace, on_event=on_event)
-    summary = summarize_file(saved.plan_json)
-    return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
+    try:
+        summary = summarize_file(saved.plan_json)
+        return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
+    except KeyboardInterrupt:  # Ctrl-C during the gate: a plan command that was interrupted saves no plan
+        discard_saved_plan(workspace)
+        raise InterruptedError_(operations.PLAN_INTERRUPTED) from None
 
 
 def _confirm_and_apply(

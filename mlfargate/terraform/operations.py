@@ -27,9 +27,15 @@ def init(engine: Engine, workspace: Path) -> RunResult:
     if engine.plugin_dir is not None:
         args.append(f"-plugin-dir={engine.plugin_dir}")
     result = run(engine, workspace, args)
+    if result.interrupted:
+        raise InterruptedError_("init interrupted: Terraform stopped; nothing was planned or changed")
     if result.returncode != 0:
         raise failure(result, "init")
     return result
+
+
+#: Ctrl-C during a plan: whatever Terraform returned (a plan that finished anyway included), no plan is kept.
+PLAN_INTERRUPTED = "plan interrupted: no plan was saved and nothing was changed"
 
 
 def plan(
@@ -50,15 +56,22 @@ def plan(
         args.append("-destroy")
     try:
         result = run(engine, ws, args, on_event=on_event, json_events=True)
+        if result.interrupted:
+            raise InterruptedError_(PLAN_INTERRUPTED)
         if result.returncode != 0:
             raise failure(result, "plan")
         shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)])
+        if shown.interrupted:
+            raise InterruptedError_(PLAN_INTERRUPTED)
         if shown.returncode != 0:
             raise failure(shown, "show")
         plan_json.write_text(shown.stdout)
         meta = {"fingerprint": fingerprint(ws), "destroy": destroy, "created": time.time()}
         # Written last: a plan without its meta file is no saved plan (apply refuses it).
         meta_file.write_text(json.dumps(meta, indent=2))
+    except KeyboardInterrupt:  # Ctrl-C between the Terraform runs (writing the plan's files)
+        discard_saved_plan(ws)
+        raise InterruptedError_(PLAN_INTERRUPTED) from None
     except BaseException:
         discard_saved_plan(ws)  # a failed or interrupted plan leaves nothing half-written behind
         raise
