@@ -213,7 +213,7 @@ def plan(engine: Engine, workspace: Path, on_event: OnEvent = _ignore) -> PlanRe
         summary = summarize_file(saved.plan_json)
         return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
     except KeyboardInterrupt:  # Ctrl-C during the gate: a plan command that was interrupted saves no plan
-        discard_saved_plan(workspace)
+        operations.discard_quietly(workspace)
         raise InterruptedError_(operations.PLAN_INTERRUPTED) from None
 
 
@@ -260,5 +260,5 @@ def destroy(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent
     try:
         return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
     except BaseException:
-        discard_saved_plan(workspace)  # made for this run only: never left behind for `apply` to trip on
+        operations.discard_quietly(workspace)  # made for this run only: never left for `apply` to trip on
         raise

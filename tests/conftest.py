@@ -95,3 +95,17 @@ _FAKE_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+#: root ignores permission bits (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH); `setpriv` drops both from a
+#: child's bounding set, so a test running as root sees what an ordinary owner of the files would.
+_SETPRIV = shutil.which("setpriv")
+
+
+def as_owner(argv: list[str]) -> list[str]:
+    """``argv`` run with ordinary file permissions, also when the tests run as root."""
+    if os.geteuid() != 0:
+        return argv
+    if _SETPRIV is None:
+        pytest.skip("running as root without setpriv: permission bits cannot be enforced")
+    return [_SETPRIV, "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
