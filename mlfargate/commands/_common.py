@@ -47,7 +47,10 @@ def out(line: str = "") -> None:
 
 
 def err(line: str) -> None:
-    _write(sys.stderr, f"{line}\n")
+    """One line on stderr: whatever it echoes (a path, a Terraform message), it stays one printable line."""
+    from mlfargate.errors import one_line
+
+    _write(sys.stderr, f"{one_line(line)}\n")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -120,6 +120,8 @@ class _SpecLoader(yaml.SafeLoader):
             self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # `!!set [1]`: SafeConstructor says what it expected
+            return super().construct_mapping(node, deep=deep)
         seen: dict[Any, yaml.Mark] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
@@ -146,10 +148,26 @@ class _SpecLoader(yaml.SafeLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, OverflowError) as exc:  # e.g. `!!float abc`, `2024-13-45`
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read this {_tag_name(node.tag)} ({exc})", node.start_mark
-            ) from None
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's constructors raise anything: `!!float abc` ValueError,
+            # `2024-13-45` ValueError, `!!int` (empty) IndexError, `!!bool x` KeyError
+            raise _unreadable(node, exc) from None
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_document(node)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # raised later, by the generators that fill collections (`!!map x`)
+            raise _unreadable(node, exc) from None
+
+
+def _unreadable(node: yaml.Node, exc: Exception) -> yaml.constructor.ConstructorError:
+    reason = f" ({exc})" if str(exc) else ""
+    return yaml.constructor.ConstructorError(
+        None, None, f"cannot read this {_tag_name(node.tag)}{reason}", node.start_mark
+    )
 
 
 _SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)

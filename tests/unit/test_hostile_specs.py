@@ -134,6 +134,10 @@ def test_merge_keys_may_be_overridden(tmp_path: Path) -> None:
         ("!!float abc", "cannot read this float (could not convert string to float: 'abc')"),
         ("2024-13-45", "cannot read this timestamp (month must be in 1..12)"),
         ("!!int 12x", "cannot read this int (invalid literal for int() with base 10: '12x')"),
+        ("!!int", "cannot read this int (string index out of range)"),
+        ("!!bool maybe", "cannot read this bool ('maybe')"),
+        ("!!map x", "expected a mapping node, but found scalar"),
+        ("!!set [1]", "expected a mapping node, but found sequence"),
     ],
 )
 def test_values_no_constructor_can_build_are_one_line(value: str, problem: str, tmp_path: Path) -> None:
