@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 _CACHE_DIR: str | None = None
@@ -36,6 +37,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _CACHE_DIR:
         shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+
+# Hypothesis profiles. "dev" (the default): random examples, a local database, so a run can find what
+# the last ones did not. "ci" (.ci/run sets it; also chosen when CI is set): derandomized, so a CI run
+# is reproducible and never flaky. Tests that size their own example count keep it under both.
+settings.register_profile("dev")
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(
+    os.environ.get("MLFARGATE_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def free_port() -> int:
