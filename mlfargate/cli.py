@@ -71,7 +71,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except MlfargateError as error:
         return _fail(error.lines(), error.exit_code)
     except KeyboardInterrupt:
-        return _fail(["error: interrupted"], 130)
+        return _fail(["interrupted"], 130)
     return code
 
 

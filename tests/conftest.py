@@ -38,6 +38,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _CACHE_DIR:
         shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
+
 # Hypothesis profiles. "dev" (the default): random examples, a local database, so a run can find what
 # the last ones did not. "ci" (.ci/run sets it; also chosen when CI is set): derandomized, so a CI run
 # is reproducible and never flaky. Tests that size their own example count keep it under both.

@@ -194,10 +194,11 @@ def _cidrs(key: str, cidrs: list[str]) -> Iterator[SpecError]:
             fixed = ""
             with contextlib.suppress(ValueError):
                 fixed = f"; did you mean {ipaddress.IPv4Network(text, strict=False)}?"
-            yield SpecError(f"{key}[{i}]", f"'{text}' is not an IPv4 network ({exc}){fixed}")
+            reason = one_line(str(exc), ECHO_LIMIT * 2)
+            yield SpecError(f"{key}[{i}]", f"{shown(text)} is not an IPv4 network ({reason}){fixed}")
             continue
         if str(block) in seen:
-            yield SpecError(f"{key}[{i}]", f"'{text}' is listed twice; each CIDR once")
+            yield SpecError(f"{key}[{i}]", f"{shown(text)} is listed twice; each CIDR once")
         seen.add(str(block))
 
 
@@ -279,7 +280,7 @@ def _model_uri(spec: Spec) -> Iterator[SpecError]:
     uri = spec.service.model_uri
     problem = model_uri_error(uri) if uri else None
     if uri and problem:
-        yield SpecError("service.model_uri", f"'{uri}' {problem}")
+        yield SpecError("service.model_uri", f"{shown(uri)} {problem}")
 
 
 #: A container variable name (what ECS and POSIX shells accept).
@@ -314,10 +315,16 @@ def _reserved(name: str, spec: Spec) -> str | None:
     return None
 
 
+def _key(name: str) -> str:
+    """A key the operator chose, as a key path shows it: as written when it is a plain name, else quoted,
+    escaped and cut (:func:`~mlfargate.errors.shown`)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) else shown(name)
+
+
 def _container_settings(spec: Spec) -> Iterator[SpecError]:
     s = spec.service
     for name, value in s.environment.items():
-        key = f"service.environment.{name}"
+        key = f"service.environment.{_key(name)}"
         if not ENV_NAME.match(name):
             yield SpecError(
                 key, "is not a variable name; use letters, digits and _, not starting with a digit"
@@ -342,7 +349,7 @@ def _container_settings(spec: Spec) -> Iterator[SpecError]:
         if name in s.secrets:
             yield SpecError(key, "is also under service.secrets; a variable comes from one of the two")
     for name, arn in s.secrets.items():
-        key = f"service.secrets.{name}"
+        key = f"service.secrets.{_key(name)}"
         if not ENV_NAME.match(name):
             yield SpecError(
                 key, "is not a variable name; use letters, digits and _, not starting with a digit"
@@ -354,7 +361,7 @@ def _container_settings(spec: Spec) -> Iterator[SpecError]:
         if not SECRET_ARN.match(arn):
             yield SpecError(
                 key,
-                f"'{arn}' is not the full ARN of a Secrets Manager secret "
+                f"{shown(arn)} is not the full ARN of a Secrets Manager secret "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>, optionally "
                 "followed by :<json-key>:<version-stage>:<version-id>) or of an SSM parameter "
                 "(arn:aws:ssm:<region>:<account>:parameter/<name>); no wildcards",

@@ -14,14 +14,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from mlfargate.image import pin
 from mlfargate.terraform import engine as engine_mod
 from mlfargate.terraform import operations as tfops
 from mlfargate.terraform import state as tfstate
 from tests.aws.test_prices_refresh import PriceListServer, price_list, url  # noqa: F401 (fixture)
+from tests.image.conftest import Registry, buildah_env, start_registry  # noqa: F401 (fixtures)
+from tests.image.test_image_push import create_repository, ecr_password, make_deployment, reset
+from tests.live.conftest import moto_live  # noqa: F401 (fixture)
+from tests.live.helpers import SPEC_TEXT as LIVE_SPEC
+from tests.live.helpers import Deployment as LiveDeployment
 from tests.runner.conftest import FAST
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,9 +60,15 @@ def run_into_closed_pipe(
         os.close(write_end)
 
 
-def assert_stopped_quietly(result: subprocess.CompletedProcess[str]) -> None:
+def assert_stopped_quietly(result: subprocess.CompletedProcess[str], progress: bool = False) -> None:
+    """Exit 141 and nothing on stderr (no traceback, no "Exception ignored"); with ``progress`` the
+    command's own progress on stderr (a builder's steps) is fine, but no sign of the closed pipe."""
     assert result.returncode == EXIT_PIPE, (result.returncode, result.stderr)
-    assert result.stderr == "", result.stderr  # no traceback, no "Exception ignored", nothing at all
+    if progress:
+        for sign in ("Traceback", "Exception ignored", "BrokenPipe", "Broken pipe", "error:"):
+            assert sign not in result.stderr, result.stderr
+    else:
+        assert result.stderr == "", result.stderr
 
 
 @pytest.fixture
@@ -197,3 +210,56 @@ def test_through_head_like_an_operator(command: str, workspace: Path) -> None:
     assert result.returncode in (0, EXIT_PIPE), result.stderr
     assert result.stderr == ""
     assert result.stdout.strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# The live service (status, doctor SPEC) on moto, and image build / push with buildah and a registry
+
+
+@pytest.fixture
+def live(
+    moto_live: str,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> tuple[LiveDeployment, Path]:
+    deployment = LiveDeployment(moto_live).create()
+    deployment.run_tasks(1)
+    spec = tmp_path / "mlfargate.yaml"
+    spec.write_text(LIVE_SPEC)
+    return deployment, spec
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["status", "doctor"])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_live_commands_into_a_closed_pipe(
+    command: str, json_flag: list[str], live: tuple[LiveDeployment, Path]
+) -> None:
+    deployment, spec = live
+    args = [command, spec.name, "--endpoint-url", deployment.url, *json_flag]
+    assert_stopped_quietly(run_into_closed_pipe(args, cwd=spec.parent))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_image_build_and_push_into_a_closed_pipe(
+    json_flag: list[str],
+    tmp_path: Path,
+    moto_server: str,
+    buildah_env: dict[str, str],  # noqa: F811 (the fixture imported above)
+    start_registry: Callable[[str], Registry],  # noqa: F811 (the fixture imported above)
+) -> None:
+    reset(moto_server)
+    registry = start_registry(ecr_password(moto_server))
+    dep = make_deployment(tmp_path / "project", moto_server)
+    create_repository(moto_server)
+    env = {**dep.env, **buildah_env}
+    build = ["image", "build", "mlfargate.yaml", "--context", "ctx", "--builder", "buildah", *json_flag]
+    assert_stopped_quietly(run_into_closed_pipe(build, cwd=dep.root, env=env), progress=True)
+    assert dep.build()["image"]  # the build finished before its output found no reader (now cached)
+    to = {
+        "MLFARGATE_REGISTRY_ENDPOINT": registry.endpoint,
+        "MLFARGATE_REGISTRY_CERT_DIR": str(registry.certs),
+    }
+    push = ["image", "push", "mlfargate.yaml", "ws", *json_flag]
+    assert_stopped_quietly(run_into_closed_pipe(push, cwd=dep.root, env={**env, **to}), progress=True)
+    assert pin.pinned_digest(dep.workspace)  # pinned before the output found no reader

@@ -173,6 +173,10 @@ PLAUSIBLE: list[tuple[Path_, st.SearchStrategy[Any]]] = [
     (("budget", "monthly_usd"), st.floats(min_value=0.01, max_value=1e9)),
     (("scaling", "target", "value"), st.floats(min_value=2.0**-359, max_value=100)),
     (("service", "container_port"), st.integers(1, 65535)),
+    (
+        ("service", "environment"),
+        st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,10}", fullmatch=True), _text, max_size=2),
+    ),
 ]
 mutation = st.one_of(
     st.tuples(st.sampled_from(PATHS), values),  # anything, anywhere

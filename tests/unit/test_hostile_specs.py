@@ -255,3 +255,23 @@ def test_file_paths_in_error_lines_are_escaped(tmp_path: Path) -> None:
         load(path)
     [line] = info.value.lines()
     assert line == f"error: {one_line(str(path))}: no such file" and line.isprintable()
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("service", "ingress_cidrs"), ["10.0.0.0/8\n\x1b[31m" + "9" * 5000]),
+        (("service", "environment"), {"BAD\nNAME\x1b[2J" + "N" * 5000: "x"}),
+        (
+            ("service", "secrets"),
+            {"TOKEN_REF": "arn:aws:ssm:us-west-2:123456789012:parameter/x\n" + "p" * 5000},
+        ),
+        (("service", "model_uri"), "s3://acme-models/*\n" + "k" * 5000),
+    ],
+    ids=["ingress-cidr", "environment-name", "secret-arn", "model-uri"],
+)
+def test_service_values_are_echoed_escaped_and_cut(path: tuple[str, ...], value: object) -> None:
+    lines = spec_errors(_with(path, value))
+    assert lines
+    for line in lines:
+        assert line.isprintable() and len(line) < 500, line[:200]
