@@ -39,14 +39,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 
-# Hypothesis profiles. "dev" (the default): random examples, a local database, so a run can find what
-# the last ones did not. "ci" (.ci/run sets it; also chosen when CI is set): derandomized, so a CI run
-# is reproducible and never flaky. Tests that size their own example count keep it under both.
+# Hypothesis profiles. "ci" (the default, so `make test` is the same run everywhere): derandomized, the
+# same examples every run, never flaky. "dev" (MLFARGATE_HYPOTHESIS_PROFILE=dev): random examples and a
+# local database, to hunt for what the fixed examples do not reach. Tests that size their own example
+# count keep it under both.
 settings.register_profile("dev")
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.load_profile(
-    os.environ.get("MLFARGATE_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-)
+settings.load_profile(os.environ.get("MLFARGATE_HYPOTHESIS_PROFILE") or "ci")
 
 
 def free_port() -> int:
