@@ -20,6 +20,7 @@ from typing import Any, Literal
 from mlfargate.errors import MlfargateError
 from mlfargate.policy.report import PolicyReport
 from mlfargate.terraform import operations
+from mlfargate.terraform.diagnostics import InterruptedError_
 from mlfargate.terraform.engine import Engine
 from mlfargate.terraform.plan_summary import PlanSummary, summarize_file
 from mlfargate.terraform.process import ProgressEvent
@@ -208,8 +209,12 @@ def plan(engine: Engine, workspace: Path, on_event: OnEvent = _ignore) -> PlanRe
         operations.init(engine, workspace)
     with _Phase(on_event, "plan", "terraform plan"):
         saved = operations.plan(engine, workspace, on_event=on_event)
-    summary = summarize_file(saved.plan_json)
-    return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
+    try:
+        summary = summarize_file(saved.plan_json)
+        return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
+    except KeyboardInterrupt:  # Ctrl-C during the gate: a plan command that was interrupted saves no plan
+        operations.discard_quietly(workspace)
+        raise InterruptedError_(operations.PLAN_INTERRUPTED) from None
 
 
 def _confirm_and_apply(
@@ -252,4 +257,8 @@ def destroy(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent
     if summary.empty:
         discard_saved_plan(workspace)
         return ApplyResult("destroy", summary, applied=False)
-    return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
+    try:
+        return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
+    except BaseException:
+        operations.discard_quietly(workspace)  # made for this run only: never left for `apply` to trip on
+        raise

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 _CACHE_DIR: str | None = None
@@ -36,6 +37,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _CACHE_DIR:
         shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+
+
+# Hypothesis profiles. "ci" (the default, so `make test` is the same run everywhere): derandomized, the
+# same examples every run, never flaky. "dev" (MLFARGATE_HYPOTHESIS_PROFILE=dev): random examples and a
+# local database, to hunt for what the fixed examples do not reach. Tests that size their own example
+# count keep it under both.
+settings.register_profile("dev")
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("MLFARGATE_HYPOTHESIS_PROFILE") or "ci")
 
 
 def free_port() -> int:
@@ -95,3 +105,17 @@ _FAKE_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+#: root ignores permission bits (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH); `setpriv` drops both from a
+#: child's bounding set, so a test running as root sees what an ordinary owner of the files would.
+_SETPRIV = shutil.which("setpriv")
+
+
+def as_owner(argv: list[str]) -> list[str]:
+    """``argv`` run with ordinary file permissions, also when the tests run as root."""
+    if os.geteuid() != 0:
+        return argv
+    if _SETPRIV is None:
+        pytest.skip("running as root without setpriv: permission bits cannot be enforced")
+    return [_SETPRIV, "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]

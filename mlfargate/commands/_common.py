@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from mlfargate import flow
@@ -25,18 +25,32 @@ else:
     Subparsers = argparse._SubParsersAction
 
 
+class OutputClosed(Exception):
+    """The reader of stdout or stderr went away (``mlfargate cost x.yaml | head -1``): the command stops
+    there, quietly, as a Unix tool does (``cli.main`` exits 141, 128 + SIGPIPE)."""
+
+
+def _write(stream: TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+    except BrokenPipeError:  # also through checkov's colorama wrapper of sys.stdout
+        raise OutputClosed from None
+
+
 def emit_json(data: Any) -> None:
     """Print one JSON document (commands with ``--json`` print exactly this to stdout)."""
-    json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
-    sys.stdout.write("\n")
+    _write(sys.stdout, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def out(line: str = "") -> None:
-    print(line)
+    _write(sys.stdout, f"{line}\n")
 
 
 def err(line: str) -> None:
-    print(line, file=sys.stderr)
+    """One line on stderr: whatever it echoes (a path, a Terraform message), it stays one printable line."""
+    from mlfargate.errors import one_line
+
+    _write(sys.stderr, f"{one_line(line)}\n")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,12 +6,16 @@ import argparse
 from pathlib import Path
 
 from mlfargate.commands._common import Subparsers, out
-from mlfargate.files import write_text_atomic
+from mlfargate.files import OutputPathError, write_text_atomic
 from mlfargate.spec.model import DEFAULT_FILE, example_text
 
 
 def run(args: argparse.Namespace) -> int:
     target = Path(args.out)
+    if target.is_dir():
+        raise OutputPathError(
+            f"{target}: is a directory; --out names the spec file to write, e.g. {target / DEFAULT_FILE}"
+        )
     write_text_atomic(target, example_text(), overwrite=args.force)
     out(f"wrote {target}; edit it, then run: mlfargate validate {target}")
     return 0

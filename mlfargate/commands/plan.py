@@ -13,6 +13,7 @@ from mlfargate.commands._common import (
     out,
     render_gate,
     render_summary,
+    show_events,
 )
 
 
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from mlfargate.image import pin
 
     workspace = flow.resolve_workspace(args.dir)
-    result = flow.plan(engine_from(args), workspace)
+    # Events: what Ctrl-C does is said while Terraform stops (stderr), as apply and destroy say it.
+    result = flow.plan(engine_from(args), workspace, on_event=show_events(args.json))
     image = pin.note(workspace, "plan")  # the image the service will run, or what to do first
     if args.json:
         emit_json({**result.to_dict(), "image": image})

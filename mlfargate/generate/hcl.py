@@ -4,8 +4,9 @@ JSON syntax (what cdk.tf.json holds), and the HCL workspace's files through the 
 
 from __future__ import annotations
 
-import json
+import math
 import re
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from mlfargate.generate.model import (
     SPEC_COPY,
     Conditional,
     Ref,
+    RenderError,
     Template,
     Value,
     WorkspacePlan,
@@ -27,14 +29,54 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INDENT = "  "
 
 
+#: HCL's escapes in a quoted template (hcl/hclsyntax spec, "Template Literals"): these, ``\uNNNN`` and
+#: ``\UNNNNNNNN``. JSON's ``\b``, ``\f`` and ``\/`` are not among them: Terraform rejects a string
+#: written with ``json.dumps``'s escapes ("Invalid escape sequence").
+_HCL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _hcl_char(char: str) -> str:
+    if char in _HCL_ESCAPES:
+        return _HCL_ESCAPES[char]
+    if char.isprintable():
+        return char
+    code = ord(char)  # control characters, line separators, bidi controls: never raw in a .tf file
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def hcl_quote(template: str) -> str:
+    """``template`` as a quoted HCL template, its ``${...}`` / ``%{...}`` sequences kept as written."""
+    return '"' + "".join(_hcl_char(c) for c in template) + '"'
+
+
 def hcl_string(text: str) -> str:
-    return json.dumps(template_escape(text), ensure_ascii=False)
+    r"""``text`` as a quoted HCL string that Terraform reads back as exactly ``text``: every character
+    escaped for HCL's own string grammar, ``${`` written ``$${`` and ``%{`` written ``%%{``. After
+    another ``$`` (a literal ``$${``) the ``$`` of ``${`` is written ``\u0024`` instead (an escaped
+    ``$`` never starts an interpolation): ``$$${`` is what Terraform means, but checkov's HCL parser
+    cannot read it."""
+    out: list[str] = []
+    for i, char in enumerate(text):
+        opens = text[i + 1 : i + 2] == "{"
+        if char == "$" and opens:
+            out.append("\\u0024" if i and text[i - 1] == "$" else "$$")
+        elif char == "%" and opens:
+            out.append("%%")
+        else:
+            out.append(_hcl_char(char))
+    return '"' + "".join(out) + '"'
 
 
 def number(value: int | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value)
+    """A number as an HCL literal: plain decimal digits (``0.00001``, never ``1e-05``), which every
+    HCL reader takes; a non-finite float has no literal and is refused."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RenderError(f"{value} is not a finite number; HCL has no literal for it")
+        if value.is_integer():
+            return str(int(value))
+        return format(Decimal(repr(value)), "f")
+    return str(value)
 
 
 def _is_scalar(value: Value) -> bool:
@@ -54,7 +96,7 @@ def hcl_value(value: Value, depth: int = 0) -> str:
     if isinstance(value, Ref):
         return value.expr
     if isinstance(value, Template):
-        return json.dumps(value.text(), ensure_ascii=False)
+        return hcl_quote(value.text())
     if isinstance(value, Conditional):
         return f"{value.test.expr} ? {hcl_value(value.then)} : {hcl_value(value.otherwise)}"
     if isinstance(value, list):
@@ -69,7 +111,7 @@ def hcl_value(value: Value, depth: int = 0) -> str:
 
 
 def _key(name: str) -> str:
-    return name if _IDENT.match(name) else json.dumps(name)
+    return name if _IDENT.match(name) else hcl_string(name)
 
 
 def hcl_body(attrs: dict[str, Value], depth: int) -> str:

@@ -265,6 +265,16 @@ def _read(path: Path) -> str | None:
         return None
     except UnicodeDecodeError:
         return ""
+    except IsADirectoryError:
+        raise WorkspaceError(
+            f"{path}: is a directory where generate writes a file; move it out of the workspace "
+            "(or remove it) and regenerate"
+        ) from None
+    except OSError as exc:
+        raise WorkspaceError(
+            f"{path}: cannot read it ({exc.strerror or exc}); generate compares each file with what it "
+            "would write before replacing it: make it readable (or remove it) and regenerate"
+        ) from None
 
 
 def _diff(name: str, old: str | None, new: str | None) -> str:

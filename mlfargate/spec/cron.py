@@ -130,7 +130,10 @@ def _one(token: str, name: str, lo: int, hi: int, names: dict[str, int] | None) 
 
 def parse(text: str) -> Cron:
     """Parse ``cron(...)``; raise :class:`CronError` naming the field that is wrong."""
-    match = _WRAPPED.match(text.strip())
+    odd = next((c for c in text if not c.isprintable() or (c.isspace() and c != " ")), None)
+    if odd is not None:  # the expression goes to AWS as written: a tab or a newline is not a separator
+        raise CronError(f"contains {odd!r}; separate the six fields with spaces, on one line")
+    match = _WRAPPED.match(text)
     if not match:
         raise CronError("must look like cron(minutes hours day-of-month month day-of-week year)")
     fields = match.group("body").split()

@@ -8,13 +8,15 @@ catalog live in :mod:`mlfargate.spec.rules`.
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from mlfargate.errors import SpecError, SpecErrors
+from mlfargate.errors import SpecError, SpecErrors, shown
 from mlfargate.spec.text import DEFAULT_FILE as DEFAULT_FILE
 from mlfargate.spec.text import example_text as example_text
 from mlfargate.spec.text import parse_yaml as parse_yaml
@@ -190,9 +192,33 @@ class Spot(_Model):
     spot_percentage: Annotated[int, Field(ge=0, le=100)] = 0
 
 
+#: Application Auto Scaling's TargetValue "won't accept values that are either too small or too
+#: large": its API reference says -2^360..2^360, the DynamoDB API reference for the same field
+#: 8.515920e-109..1.174271e+108 (2^-359..2^359). Positive values inside both: 2^-359..2^359. Sources:
+#: docs.aws.amazon.com/autoscaling/application/APIReference/API_TargetTrackingScalingPolicyConfiguration.html,
+#: docs.aws.amazon.com/amazondynamodb/latest/APIReference/
+#: API_AutoScalingTargetTrackingScalingPolicyConfigurationDescription.html (both read 2026-11-29)
+TARGET_VALUE_MIN = 2.0**-359
+TARGET_VALUE_MAX = 2.0**359
+#: mlfargate's bounds for budget.monthly_usd: AWS Budgets documents no numeric limit (the amount is a
+#: decimal string, pattern `([0-9]*\.)?[0-9]+`, API_budgets_Spend); a cent is the smallest currency
+#: amount, and more than a billion a month for one model server is a typo.
+BUDGET_MIN_USD = 0.01
+BUDGET_MAX_USD = 1_000_000_000
+
+
 class Target(_Model):
     metric: Literal["cpu", "memory", "requests_per_target"]
-    value: Annotated[float, Field(gt=0)]
+    value: Annotated[
+        float,
+        Field(
+            ge=TARGET_VALUE_MIN,
+            le=TARGET_VALUE_MAX,
+            allow_inf_nan=False,
+            description="Percent for cpu/memory, requests per target per minute for requests_per_target "
+            "(Application Auto Scaling accepts 2^-359..2^359)",
+        ),
+    ]
 
 
 class Schedule(_Model):
@@ -211,7 +237,7 @@ class Scaling(_Model):
 
 
 class Budget(_Model):
-    monthly_usd: Annotated[float, Field(gt=0)]
+    monthly_usd: Annotated[float, Field(ge=BUDGET_MIN_USD, le=BUDGET_MAX_USD, allow_inf_nan=False)]
     alert_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -260,14 +286,22 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _key_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            # A key the operator wrote (an unknown one) is echoed quoted when it is not a plain name.
+            key = str(part) if _PLAIN_KEY.fullmatch(str(part)) else shown(str(part))
+            out += f".{key}" if out else key
     return out or "(top level)"
+
+
+_RANGE_KINDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number")
 
 
 def _message(err: Any) -> str:
@@ -278,15 +312,73 @@ def _message(err: Any) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "string_pattern_mismatch":
-        return f"{err['input']!r} does not match {ctx.get('pattern')}"
+        return f"{shown(err['input'])} does not match {ctx.get('pattern')}"
     if kind == "literal_error":
-        return f"{err['input']!r} is not allowed; expected {ctx.get('expected')}"
+        return f"{shown(err['input'])} is not allowed; expected {ctx.get('expected')}"
+    allowed = _named_range(err["loc"]) if kind in _RANGE_KINDS else None
+    if allowed:
+        return f"{shown(err['input'])} is out of range; allowed: {allowed}"
     text: str = err["msg"]
     return (
-        f"{text} (got {err['input']!r})"
+        f"{text} (got {shown(err['input'])})"
         if "input" in err and not isinstance(err["input"], dict | list)
         else text
     )
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return Spec.model_json_schema()
+
+
+def _number_schema(loc: tuple[int | str, ...]) -> dict[str, Any] | None:
+    """The JSON Schema of the number at ``loc`` (through $ref, optional anyOf and list items)."""
+    schema = _schema()
+    defs = schema.get("$defs", {})
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(8):
+            if "$ref" in node:
+                node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+            elif "anyOf" in node:
+                node = next((n for n in node["anyOf"] if n.get("type") != "null"), {})
+            else:
+                break
+        return node
+
+    node: dict[str, Any] = schema
+    for part in loc:
+        node = resolve(node)
+        node = node.get("items", {}) if isinstance(part, int) else node.get("properties", {}).get(part, {})
+    node = resolve(node)
+    return node if node.get("type") in ("integer", "number") else None
+
+
+def _bound(value: float) -> str:
+    return (
+        f"{value:g}"
+        if (isinstance(value, float) and not float(value).is_integer()) or abs(value) >= 1e16
+        else f"{int(value)}"
+    )
+
+
+def _named_range(loc: tuple[int | str, ...]) -> str | None:
+    """The allowed range of the number at ``loc``, in words (``1..65535``, ``above 0``), from the schema."""
+    node = _number_schema(loc)
+    if node is None:
+        return None
+    kind = "a whole number" if node["type"] == "integer" else "a finite number"
+    lo, hi = node.get("minimum"), node.get("maximum")
+    above, below = node.get("exclusiveMinimum"), node.get("exclusiveMaximum")
+    if lo is not None and hi is not None:
+        return f"{kind} from {_bound(lo)} to {_bound(hi)}"
+    parts = [
+        *([f"at least {_bound(lo)}"] if lo is not None else []),
+        *([f"above {_bound(above)}"] if above is not None else []),
+        *([f"at most {_bound(hi)}"] if hi is not None else []),
+        *([f"below {_bound(below)}"] if below is not None else []),
+    ]
+    return f"{kind} {' and '.join(parts)}" if parts else None
 
 
 def from_data(data: Any) -> Spec:

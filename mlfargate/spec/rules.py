@@ -11,10 +11,11 @@ import contextlib
 import ipaddress
 import re
 from collections.abc import Iterator
+from functools import cache
+from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mlfargate.errors import SpecError, SpecErrors
+from mlfargate.errors import ECHO_LIMIT, SpecError, SpecErrors, one_line, shown
 from mlfargate.spec import catalog as catalog_mod
 from mlfargate.spec import cron
 from mlfargate.spec.catalog import Catalog
@@ -107,7 +108,7 @@ def _region(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
     if spec.aws.region not in cat.region_azs:
         yield SpecError(
             "aws.region",
-            f"'{spec.aws.region}' is not in the catalog; known regions: {', '.join(sorted(cat.region_azs))}",
+            f"{shown(spec.aws.region)} is not in the catalog; known regions: {', '.join(sorted(cat.region_azs))}",
         )
 
 
@@ -139,7 +140,8 @@ def _network(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
     try:
         block = ipaddress.ip_network(net.vpc_cidr, strict=True)
     except ValueError as exc:
-        yield SpecError("network.vpc_cidr", f"'{net.vpc_cidr}' is not a valid CIDR block ({exc})")
+        reason = one_line(str(exc), ECHO_LIMIT * 2)
+        yield SpecError("network.vpc_cidr", f"{shown(net.vpc_cidr)} is not a valid CIDR block ({reason})")
         return
     if block.version != 4:
         yield SpecError("network.vpc_cidr", "must be an IPv4 block (VPCs start from an IPv4 CIDR)")
@@ -164,13 +166,20 @@ def _network(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
 
 
 def _service(spec: Spec) -> Iterator[SpecError]:
+    uri = spec.service.model_uri
+    if uri:
+        bucket = uri.removeprefix("s3://").split("/", 1)[0]
+        problem = bucket_name_error(bucket)  # the rule --backend-bucket follows
+        if problem:
+            yield SpecError("service.model_uri", f"bucket {shown(bucket)} {problem}")
     arn = spec.service.certificate_arn
     if arn:
         parts = arn.split(":")
         if parts[3] != spec.aws.region:
             yield SpecError(
                 "service.certificate_arn",
-                f"certificate is in {parts[3]}; an ALB needs an ACM certificate in its own region ({spec.aws.region})",
+                f"certificate is in {shown(parts[3])}; an ALB needs an ACM certificate in its own region "
+                f"({spec.aws.region})",
             )
         if spec.aws.account_id and parts[4] != spec.aws.account_id:
             yield SpecError("service.certificate_arn", f"account {parts[4]} differs from aws.account_id")
@@ -185,10 +194,11 @@ def _cidrs(key: str, cidrs: list[str]) -> Iterator[SpecError]:
             fixed = ""
             with contextlib.suppress(ValueError):
                 fixed = f"; did you mean {ipaddress.IPv4Network(text, strict=False)}?"
-            yield SpecError(f"{key}[{i}]", f"'{text}' is not an IPv4 network ({exc}){fixed}")
+            reason = one_line(str(exc), ECHO_LIMIT * 2)
+            yield SpecError(f"{key}[{i}]", f"{shown(text)} is not an IPv4 network ({reason}){fixed}")
             continue
         if str(block) in seen:
-            yield SpecError(f"{key}[{i}]", f"'{text}' is listed twice; each CIDR once")
+            yield SpecError(f"{key}[{i}]", f"{shown(text)} is listed twice; each CIDR once")
         seen.add(str(block))
 
 
@@ -270,7 +280,7 @@ def _model_uri(spec: Spec) -> Iterator[SpecError]:
     uri = spec.service.model_uri
     problem = model_uri_error(uri) if uri else None
     if uri and problem:
-        yield SpecError("service.model_uri", f"'{uri}' {problem}")
+        yield SpecError("service.model_uri", f"{shown(uri)} {problem}")
 
 
 #: A container variable name (what ECS and POSIX shells accept).
@@ -305,10 +315,16 @@ def _reserved(name: str, spec: Spec) -> str | None:
     return None
 
 
+def _key(name: str) -> str:
+    """A key the operator chose, as a key path shows it: as written when it is a plain name, else quoted,
+    escaped and cut (:func:`~mlfargate.errors.shown`)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) else shown(name)
+
+
 def _container_settings(spec: Spec) -> Iterator[SpecError]:
     s = spec.service
     for name, value in s.environment.items():
-        key = f"service.environment.{name}"
+        key = f"service.environment.{_key(name)}"
         if not ENV_NAME.match(name):
             yield SpecError(
                 key, "is not a variable name; use letters, digits and _, not starting with a digit"
@@ -333,7 +349,7 @@ def _container_settings(spec: Spec) -> Iterator[SpecError]:
         if name in s.secrets:
             yield SpecError(key, "is also under service.secrets; a variable comes from one of the two")
     for name, arn in s.secrets.items():
-        key = f"service.secrets.{name}"
+        key = f"service.secrets.{_key(name)}"
         if not ENV_NAME.match(name):
             yield SpecError(
                 key, "is not a variable name; use letters, digits and _, not starting with a digit"
@@ -345,7 +361,7 @@ def _container_settings(spec: Spec) -> Iterator[SpecError]:
         if not SECRET_ARN.match(arn):
             yield SpecError(
                 key,
-                f"'{arn}' is not the full ARN of a Secrets Manager secret "
+                f"{shown(arn)} is not the full ARN of a Secrets Manager secret "
                 "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>, optionally "
                 "followed by :<json-key>:<version-stage>:<version-id>) or of an SSM parameter "
                 "(arn:aws:ssm:<region>:<account>:parameter/<name>); no wildcards",
@@ -354,6 +370,21 @@ def _container_settings(spec: Spec) -> Iterator[SpecError]:
         yield SpecError(
             "service.secrets_kms_key_arn", "applies to service.secrets only; remove it or name the secrets"
         )
+
+
+@cache
+def aws_time_zones() -> frozenset[str]:
+    """The time zone names a scheduled action takes: "the canonical names of the IANA time zones
+    supported by Joda-Time (such as Etc/GMT+9 or Pacific/Tahiti)" (Application Auto Scaling API
+    reference, PutScheduledAction Timezone; read 2026-11-29). That is the tz database's zones and links
+    as the ``tzdata`` package lists them, without ``Factory`` (tzdata's placeholder "zone", which
+    Joda-Time does not compile). ``ZoneInfo`` alone also opens the system's ``localtime``,
+    ``posixrules``, ``posix/...`` and ``right/...`` files, which are no IANA names."""
+    try:
+        names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    except (ModuleNotFoundError, OSError):  # tzdata is a dependency; never fall back to the system's files
+        names = []
+    return frozenset(names) - {"Factory"}
 
 
 def _compute(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
@@ -373,7 +404,7 @@ def _compute(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
     for i, name in enumerate(c.instance_types):
         key = f"compute.instance_types[{i}]"
         if name in seen:
-            yield SpecError(key, f"'{name}' is listed twice")
+            yield SpecError(key, f"{shown(name)} is listed twice")
             continue
         seen.add(name)
         itype = cat.instance(name)
@@ -381,7 +412,7 @@ def _compute(spec: Spec, cat: Catalog) -> Iterator[SpecError]:
             known = ", ".join(
                 sorted(n for n, t in cat.instance_types.items() if (t.nvidia_gpus > 0) == (c.gpus > 0))
             )
-            yield SpecError(key, f"'{name}' is not in the catalog; known: {known}")
+            yield SpecError(key, f"{shown(name)} is not in the catalog; known: {known}")
             continue
         if itype.arch != c.architecture:
             yield SpecError(key, f"'{name}' is {itype.arch} but compute.architecture is {c.architecture}")
@@ -462,12 +493,12 @@ def _scaling(spec: Spec) -> Iterator[SpecError]:
         try:
             cron.parse(sched.cron)
         except cron.CronError as exc:
-            yield SpecError(f"{key}.cron", f"'{sched.cron}' {exc}")
-        try:
-            ZoneInfo(sched.timezone)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a zone directory such as 'America'
+            yield SpecError(f"{key}.cron", f"{shown(sched.cron)} {exc}")
+        if sched.timezone not in aws_time_zones():
             yield SpecError(
-                f"{key}.timezone", f"'{sched.timezone}' is not an IANA time zone such as America/New_York"
+                f"{key}.timezone",
+                f"{shown(sched.timezone)} is not an IANA time zone such as America/New_York (AWS takes the "
+                "tz database's names: not localtime, Factory, posix/... or right/...)",
             )
         lo, hi = sched.min_tasks, sched.max_tasks
         if lo is None and hi is None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -12,9 +13,12 @@ from mlfargate.terraform.engine import Engine
 from mlfargate.terraform.process import Callback, RunResult, _noop, run
 from mlfargate.terraform.state import (
     SavedPlan,
+    StateWriteError,
     discard_saved_plan,
     fingerprint,
+    make_state_dir,
     saved_plan_paths,
+    write_state_file,
 )
 
 
@@ -27,9 +31,15 @@ def init(engine: Engine, workspace: Path) -> RunResult:
     if engine.plugin_dir is not None:
         args.append(f"-plugin-dir={engine.plugin_dir}")
     result = run(engine, workspace, args)
+    if result.interrupted:
+        raise InterruptedError_("init interrupted: Terraform stopped; nothing was planned or changed")
     if result.returncode != 0:
         raise failure(result, "init")
     return result
+
+
+#: Ctrl-C during a plan: whatever Terraform returned (a plan that finished anyway included), no plan is kept.
+PLAN_INTERRUPTED = "plan interrupted: no plan was saved and nothing was changed"
 
 
 def plan(
@@ -44,23 +54,30 @@ def plan(
     ws = workspace.resolve()
     plan_file, plan_json, meta_file = saved_plan_paths(ws)
     discard_saved_plan(ws)
-    plan_file.parent.mkdir(exist_ok=True)
+    make_state_dir(ws)
     args = ["plan", "-input=false", "-json", f"-lock-timeout={lock_timeout}", f"-out={plan_file}"]
     if destroy:
         args.append("-destroy")
     try:
         result = run(engine, ws, args, on_event=on_event, json_events=True)
+        if result.interrupted:
+            raise InterruptedError_(PLAN_INTERRUPTED)
         if result.returncode != 0:
             raise failure(result, "plan")
         shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)])
+        if shown.interrupted:
+            raise InterruptedError_(PLAN_INTERRUPTED)
         if shown.returncode != 0:
             raise failure(shown, "show")
-        plan_json.write_text(shown.stdout)
+        write_state_file(plan_json, shown.stdout)
         meta = {"fingerprint": fingerprint(ws), "destroy": destroy, "created": time.time()}
         # Written last: a plan without its meta file is no saved plan (apply refuses it).
-        meta_file.write_text(json.dumps(meta, indent=2))
+        write_state_file(meta_file, json.dumps(meta, indent=2))
+    except KeyboardInterrupt:  # Ctrl-C between the Terraform runs (writing the plan's files)
+        discard_quietly(ws)
+        raise InterruptedError_(PLAN_INTERRUPTED) from None
     except BaseException:
-        discard_saved_plan(ws)  # a failed or interrupted plan leaves nothing half-written behind
+        discard_quietly(ws)  # a failed or interrupted plan leaves nothing half-written behind
         raise
     return SavedPlan(ws, plan_file, plan_json, str(meta["fingerprint"]), destroy, float(str(meta["created"])))
 
@@ -71,15 +88,30 @@ def apply(
     """Apply a saved plan (the caller has checked the gate and the confirmation), streaming progress.
     The plan is discarded afterwards: applied or not, it no longer matches the state."""
     args = ["apply", "-input=false", "-json", "-lock-timeout=0s", str(saved.plan_file)]
-    result = run(engine, saved.workspace, args, on_event=on_event, json_events=True, total=total)
-    discard_saved_plan(saved.workspace)
+    try:
+        result = run(engine, saved.workspace, args, on_event=on_event, json_events=True, total=total)
+    except BaseException:
+        discard_quietly(saved.workspace)
+        raise
     if result.interrupted and result.returncode != 0:
+        discard_quietly(saved.workspace)
         raise InterruptedError_(
             "apply interrupted: Terraform stopped and saved the state; run `mlfargate plan` to see what is left"
         )
     if result.returncode != 0:
+        discard_quietly(saved.workspace)
         raise failure(result, "apply")
+    try:
+        discard_saved_plan(saved.workspace)
+    except StateWriteError as exc:  # the apply happened: say so first
+        raise StateWriteError(f"applied, but {exc}") from None
     return result
+
+
+def discard_quietly(workspace: Path) -> None:
+    """Discard the saved plan on the way out of a failure, which is the error that matters."""
+    with contextlib.suppress(StateWriteError):
+        discard_saved_plan(workspace)
 
 
 def state_resources(engine: Engine, workspace: Path) -> list[str]:

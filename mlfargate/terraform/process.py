@@ -83,21 +83,34 @@ def _noop(_: ProgressEvent) -> None:
 
 
 class _Interrupts:
-    """SIGINT policy while Terraform runs: forward once, warn on the second, force on the third."""
+    """SIGINT policy while Terraform runs: forward once, warn on the second, force on the third.
 
-    def __init__(self, proc: subprocess.Popen[bytes], emit: Callable[[str], None]) -> None:
-        self.proc = proc
+    Installed before the child starts: a Ctrl-C while it is being started is forwarded as soon as it
+    exists (never a KeyboardInterrupt that would kill it mid-start)."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
         self.emit = emit
         self.count = 0
 
     def __call__(self, signum: int, frame: object) -> None:
         self.count += 1
+        if self.proc is not None:
+            self._act(self.count)
+
+    def attach(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        if self.count:
+            self._act(1)
+
+    def _act(self, count: int) -> None:
+        assert self.proc is not None
         if self.proc.poll() is not None:
             return
-        if self.count == 1:
+        if count == 1:
             self.proc.send_signal(signal.SIGINT)
             self.emit("interrupt received: Terraform is stopping gracefully and saving state")
-        elif self.count == 2:
+        elif count == 2:
             self.emit(
                 "Terraform is still stopping. Forcing it now can lose state (resources created but not "
                 "recorded). Press Ctrl-C again to force, or wait."
@@ -116,23 +129,28 @@ def run(
     total: int | None = None,
 ) -> RunResult:
     """Run ``terraform -chdir=WORKSPACE ARGS`` and return its output; ``json_events`` streams
-    ``-json`` lines through ``on_event`` as :class:`ProgressEvent` while the command runs."""
+    ``-json`` lines through ``on_event`` as :class:`ProgressEvent` while the command runs.
+    ``interrupted`` in the result says whether a Ctrl-C reached it (whatever Terraform then returned)."""
     argv = engine.argv(f"-chdir={workspace}", *args)
     started = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=engine.env(),
-        start_new_session=True,
-    )
     tracker = _Tracker(started, total)
+    failed: list[Exception] = []
+
+    def deliver(event: ProgressEvent) -> None:
+        """A failing ``on_event`` (a front-end's bug, or its output's reader gone) never cuts Terraform
+        short: killing it mid-apply could lose state. Later events are dropped; the failure is raised
+        once Terraform has finished."""
+        if failed:
+            return
+        try:
+            on_event(event)
+        except Exception as exc:
+            failed.append(exc)
 
     def emit_interrupt(message: str) -> None:
-        on_event(ProgressEvent("interrupt", message, elapsed_s=time.monotonic() - started, done=tracker.done))
+        deliver(ProgressEvent("interrupt", message, elapsed_s=time.monotonic() - started, done=tracker.done))
 
-    handler = _Interrupts(proc, emit_interrupt)
+    handler = _Interrupts(emit_interrupt)
     previous = None
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
@@ -140,7 +158,17 @@ def run(
     events: list[dict[str, Any]] = []
     stdout_lines: list[str] = []
     stderr_chunks: list[bytes] = []
+    proc: subprocess.Popen[bytes] | None = None
     try:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=engine.env(),
+            start_new_session=True,
+        )
+        handler.attach(proc)
         for line in _stream(proc, stderr_chunks):
             stdout_lines.append(line)
             if not json_events or not line.startswith("{"):
@@ -152,17 +180,20 @@ def run(
             events.append(event)
             progress = tracker.convert(event)
             if progress is not None:
-                on_event(progress)
+                deliver(progress)
         proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
         if in_main:
             signal.signal(signal.SIGINT, previous)
+    if failed:
+        raise failed[0]
     return RunResult(
         argv=argv,
         returncode=proc.returncode,

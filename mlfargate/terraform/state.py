@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,15 @@ PLAN_META = "plan.meta.json"
 
 
 class PlanRequiredError(MlfargateError):
-    """No saved plan, or a saved plan made from another configuration."""
+    """No saved plan, a saved plan made from another configuration, or one that cannot be used."""
+
+
+class StateWriteError(MlfargateError):
+    """``.mlfargate/`` (the saved plan) cannot be written or removed."""
+
+
+class ConfigReadError(MlfargateError):
+    """A configuration file the plan's fingerprint covers cannot be read."""
 
 
 _CONFIG_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
@@ -75,7 +85,13 @@ def fingerprint(workspace: Path) -> str:
     for path in sorted(files):
         digest.update(os.path.relpath(path, root).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ConfigReadError(
+                f"{path}: cannot read it ({exc.strerror or exc}); Terraform and the saved plan's "
+                "fingerprint read every configuration file: make it readable"
+            ) from None
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -106,33 +122,101 @@ def saved_plan_paths(workspace: Path) -> tuple[Path, Path, Path]:
 
 
 def load_saved_plan(workspace: Path) -> SavedPlan:
-    """The saved plan, if it was made from the current configuration; else :class:`PlanRequiredError`."""
+    """The saved plan, if it was made from the current configuration and its files are whole; else
+    :class:`PlanRequiredError` (one line: "saved plan is unusable: <why>; run `mlfargate plan DIR` again")."""
     workspace = workspace.resolve()  # Terraform runs with -chdir: the plan path must be absolute
     plan_file, plan_json, meta_file = saved_plan_paths(workspace)
     if not (plan_file.is_file() and plan_json.is_file() and meta_file.is_file()):
         raise PlanRequiredError(f"{workspace}: no saved plan; run `mlfargate plan {workspace}` first")
-    try:
-        meta = json.loads(meta_file.read_text())
-    except ValueError as exc:
-        raise PlanRequiredError(f"{meta_file}: unreadable; run `mlfargate plan {workspace}` again") from exc
-    if meta.get("fingerprint") != fingerprint(workspace):
+
+    def unusable(why: str) -> PlanRequiredError:
+        return PlanRequiredError(f"saved plan is unusable: {why}; run `mlfargate plan {workspace}` again")
+
+    meta = _read_json(meta_file, unusable)
+    if not isinstance(meta, dict):
+        raise unusable(f"{PLAN_META} holds {_kind(meta)}, not an object")
+    for key in ("fingerprint", "destroy", "created"):
+        if key not in meta:
+            raise unusable(f"{PLAN_META} has no {key!r}")
+    fp, destroy, created = meta["fingerprint"], meta["destroy"], meta["created"]
+    if not (isinstance(fp, str) and re.fullmatch(r"[0-9a-f]{64}", fp)):
+        raise unusable(f"{PLAN_META} 'fingerprint' is {_shown(fp)}, not a SHA-256 hex digest")
+    if not isinstance(destroy, bool):  # "false" is not false: never read a string as a destroy plan
+        raise unusable(f"{PLAN_META} 'destroy' is {_shown(destroy)}, not true or false")
+    if isinstance(created, bool) or not isinstance(created, int | float) or not math.isfinite(created):
+        raise unusable(f"{PLAN_META} 'created' is {_shown(created)}, not a time in seconds")
+    shown = _read_json(plan_json, unusable)
+    if not isinstance(shown, dict):
+        raise unusable(f"{PLAN_JSON} holds {_kind(shown)}, not Terraform's plan object")
+    changes = shown.get("resource_changes", [])
+    if not (isinstance(changes, list) and all(isinstance(c, dict) for c in changes)):
+        raise unusable(f"{PLAN_JSON} resource_changes are not Terraform's change objects")
+    if fp != fingerprint(workspace):
         raise PlanRequiredError(
             f"{workspace}: the configuration changed since the saved plan; run `mlfargate plan {workspace}` again"
         )
-    return SavedPlan(
-        workspace,
-        plan_file,
-        plan_json,
-        str(meta["fingerprint"]),
-        bool(meta.get("destroy")),
-        float(meta["created"]),
-    )
+    return SavedPlan(workspace, plan_file, plan_json, fp, destroy, float(created))
+
+
+def _read_json(path: Path, unusable: Callable[[str], PlanRequiredError]) -> object:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise unusable(f"cannot read {path.name} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise unusable(f"{path.name} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise unusable(f"{path.name} is not JSON ({detail})") from None
+    except RecursionError:
+        raise unusable(f"{path.name} is nested too deeply") from None
+
+
+def _kind(value: object) -> str:
+    names = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+    return names.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def discard_saved_plan(workspace: Path) -> None:
-    """Remove the saved plan, and ``.mlfargate/`` with it when nothing else is in there."""
+    """Remove the saved plan, and ``.mlfargate/`` with it when nothing else is in there. A file that
+    cannot be removed is a :class:`StateWriteError`: a stale plan must never stay behind silently."""
     paths = saved_plan_paths(workspace)
     for path in paths:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateWriteError(
+                f"{path.parent}: cannot remove the saved plan's {path.name} ({exc.strerror or exc}); "
+                f"make {STATE_DIR}/ writable, or remove it, and run `mlfargate plan` again"
+            ) from None
     with contextlib.suppress(OSError):  # missing, or holds something that is not ours to delete
         paths[0].parent.rmdir()
+
+
+def make_state_dir(workspace: Path) -> None:
+    """Create ``.mlfargate/`` for a new saved plan (:class:`StateWriteError` when the workspace is read-only)."""
+    try:
+        (workspace / STATE_DIR).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise StateWriteError(
+            f"{workspace}: cannot create {STATE_DIR}/ for the saved plan ({exc.strerror or exc}); "
+            "make the workspace writable and run `mlfargate plan` again"
+        ) from None
+
+
+def write_state_file(path: Path, text: str) -> None:
+    """Write one file of the saved plan (:class:`StateWriteError` when it cannot be written)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StateWriteError(
+            f"{path.parent}: cannot write the saved plan's {path.name} ({exc.strerror or exc}); "
+            f"make {STATE_DIR}/ writable and run `mlfargate plan` again"
+        ) from None

