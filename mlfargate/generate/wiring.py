@@ -305,6 +305,9 @@ def _network(spec: Spec) -> ModuleCallSpec:
         "az_count": net.az_count,
         "nat_gateways": net.nat,
     }
+    if net.nat == "none" and spec.compute.capacity != "fargate":
+        # Container instances without NAT reach ECS only through its own interface endpoints.
+        inputs["ecs_instance_endpoints"] = True
     nat = {"none": "no NAT (VPC endpoints)", "single": "one NAT gateway", "per_az": "a NAT gateway per AZ"}
     return ("network", "network", inputs, f"VPC {net.vpc_cidr} across {net.az_count} AZs, {nat[net.nat]}")
 

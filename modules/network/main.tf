@@ -16,6 +16,12 @@ locals {
   region           = data.aws_region.current.region
   flow_log_kms_arn = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.flow_logs[0].arn
   flow_log_group   = "/vpc/${var.name}/flow-logs"
+  # ECS's own endpoints for container instances (Amazon ECS Developer Guide, "Amazon ECS interface VPC
+  # endpoints (AWS PrivateLink)"): the agent registers and reports through ecs, ecs-agent, ecs-telemetry.
+  interface_endpoints = distinct(concat(
+    var.interface_endpoints,
+    var.ecs_instance_endpoints ? ["ecs", "ecs-agent", "ecs-telemetry"] : [],
+  ))
 }
 
 resource "aws_vpc" "this" {
@@ -147,7 +153,7 @@ resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
 }
 
 resource "aws_vpc_endpoint" "interface" {
-  for_each = toset(var.interface_endpoints)
+  for_each = toset(local.interface_endpoints)
 
   vpc_id              = aws_vpc.this.id
   service_name        = "com.amazonaws.${local.region}.${each.value}"

@@ -64,6 +64,13 @@ variable "interface_endpoints" {
   default     = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"]
 }
 
+variable "ecs_instance_endpoints" {
+  description = "Also create the ecs, ecs-agent and ecs-telemetry interface endpoints: container instances (ECS on EC2, ECS Managed Instances) in private subnets without NAT register with ECS only through them."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "flow_log_retention_days" {
   description = "Retention of the VPC flow-log group, in days (CloudWatch Logs allowed values)."
   type        = number

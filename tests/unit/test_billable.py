@@ -292,3 +292,26 @@ def test_the_classification_table_in_the_docs_matches_the_code() -> None:
     for rtype, c in billable.CLASSIFICATION.items():
         _type, _modules, kind, how, source = rows[rtype]
         assert (kind, how, source) == (c.kind, c.how, c.source), rtype
+
+
+@pytest.mark.parametrize("capacity", ["ec2", "managed_instances"])
+def test_container_instances_without_nat_get_the_ecs_endpoints(capacity: str) -> None:
+    """EC2 container instances in private subnets without NAT register with ECS only through the ecs,
+    ecs-agent and ecs-telemetry interface endpoints (Amazon ECS Developer Guide, "Amazon ECS interface
+    VPC endpoints (AWS PrivateLink)", read 2026-11-29). Without them the hosts never join the cluster and
+    the service never starts. Fargate tasks and NAT workspaces do not need them."""
+    gpu = {"capacity": capacity, "accelerator": "gpu", "instance_types": ["g5.xlarge"], "cpu": 2048}
+    spec = make_spec(compute={**gpu, "memory": 8192}, spot={"on_demand_base": 1})
+    est = cost.estimate(spec, price_book.load("us-east-1"))
+    assert line(est, "Interface VPC endpoints").item == (
+        "Interface VPC endpoints (8 x 2 AZs: ecr.api, ecr.dkr, ecs, ecs-agent, ecs-telemetry, logs, "
+        "secretsmanager, ssm)"
+    )
+    with_nat = make_spec(
+        compute={**gpu, "memory": 8192}, spot={"on_demand_base": 1}, network={"nat_gateways": "single"}
+    )
+    assert line(
+        cost.estimate(with_nat, price_book.load("us-east-1")), "Interface VPC endpoints"
+    ).floor_quantity == (10 * 730)
+    fargate = cost.estimate(make_spec(), price_book.load("us-east-1"))
+    assert line(fargate, "Interface VPC endpoints").floor_quantity == 10 * 730
