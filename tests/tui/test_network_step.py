@@ -56,9 +56,13 @@ async def test_cidr_rules_and_nat_costs(tmp_path: Path) -> None:
             c: str(app.screen.query_one(f"#nat-{c}", RadioButton).label) for c in ("none", "single", "per_az")
         }
         assert labels["none"] == "none  $0.00/mo"
-        assert labels["single"] == f"single  +${floors['single'] - floors['none']:,.2f}/mo"
-        assert labels["per_az"] == f"one per AZ  +${floors['per_az'] - floors['none']:,.2f}/mo"
-        assert floors["per_az"] - floors["none"] == pytest.approx(3 * (floors["single"] - floors["none"]))
+        # GPU hosts without NAT need three more interface endpoints (ecs, ecs-agent, ecs-telemetry) in
+        # each AZ: for this GPU draft "none" costs more than one NAT gateway, and the label says so.
+        single, per_az = floors["single"] - floors["none"], floors["per_az"] - floors["none"]
+        assert single < 0 < per_az
+        assert labels["single"] == f"single  -${-single:,.2f}/mo"
+        assert labels["per_az"] == f"one per AZ  +${per_az:,.2f}/mo"
+        assert per_az - single == pytest.approx(2 * (single + 3 * 3 * 0.01 * 730))  # two more NAT gateways
         await pilot.click("#nat-none")
         await pilot.pause()
         assert app.state.get("network.nat_gateways") == "none"

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, RadioButton, RadioSet, SelectionList, Static
 
 from mlfargate import account
-from tui.format import money
+from tui.format import money_change
 from tui.messages import NetworkListed
 from tui.state import Analysis, WizardState, analyze
 from tui.widgets.fields import ChoiceField, TextField
@@ -158,7 +158,7 @@ class NetworkStep(StepBody):
         for choice in NAT_CHOICES:
             label = Text(NAT_WORDS[choice])
             if costs is not None:
-                label.append(f"  {'+' if costs[choice] else ''}{money(costs[choice])}/mo", style="dim")
+                label.append(f"  {money_change(costs[choice])}/mo", style="dim")
             button = self.query_one(f"#nat-{choice}", RadioButton)
             if str(button.label) != label.plain:
                 button.label = label
