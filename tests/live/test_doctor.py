@@ -369,15 +369,18 @@ def test_the_service_event_of_an_unhealthy_target_is_its_evidence_not_unrecognis
         f"(service {PREFIX}) (port 8080) is unhealthy in (target-group {TG}) due to "
         "(reason Health checks failed with these codes: [503])."
     )
+    bad = target(
+        "10.30.9.11",
+        "unhealthy",
+        "Target.ResponseCodeMismatch",
+        "Health checks failed with these codes: [503]",
+    )
     d = doctor(
         Scenario(
             service=service(events=[(NOW - timedelta(minutes=3), unhealthy)]),
-            targets=[
-                target("10.30.8.10"),
-                target("10.30.9.11", "unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [503]"),
-            ],
+            targets=[target("10.30.8.10"), bad],
         )
-    )  # fmt: skip
+    )
     assert rules(d) == ["target-health"]
     assert d.unrecognised == ()
     assert d.advice[0].evidence[-1] == f"event {NOW - timedelta(minutes=3):%H:%M:%S}: {unhealthy}"

@@ -353,7 +353,9 @@ def target_rows(snap: Snapshot) -> dict[str, list[Text]]:
             Text(f"{t.id}:{t.port}"),
             Text(t.state, style=TARGET_STYLE.get(t.state, "")),
             Text(reason_code(t.reason) or "–"),
-            Text(short(t.task_id) if t.task_id else "not this service's", style="" if t.task_id else "yellow"),
+            Text(
+                short(t.task_id) if t.task_id else "not this service's", style="" if t.task_id else "yellow"
+            ),
             Text(t.az or "–"),
             Text(t.description or "", style="dim"),
         ]
