@@ -59,6 +59,9 @@ PLAN_COLUMNS = ("module", "add", "change", "replace", "destroy")
 
 
 class DeployScreen(Screen[None]):
+    #: Plan has the focus when the screen opens: the first focusable widget is the mirror's field, and
+    #: a "p" pressed to plan would be typed into it.
+    AUTO_FOCUS = "#plan"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "plan", "Plan"),
         Binding("a", "apply", "Apply"),
