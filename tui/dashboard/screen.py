@@ -42,6 +42,7 @@ TABLES = ("tasks", "targets", "stopped", "events")
 
 
 class DashboardScreen(Screen[None]):
+    AUTO_FOCUS = "#tasks"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh_now", "Refresh"),
         Binding("slash", "filter", "Filter"),
@@ -187,9 +188,10 @@ class DashboardScreen(Screen[None]):
         self.view = v.failed(self.view, message.problem, self.mlfargate_app.clock())
         if message.fatal:
             self.stopped = True
-        self._show_head()
         if self.view is None:
             self._show_nothing(message.problem)
+        else:
+            self._show_view()  # every panel keeps its data, marked with the time it was read
         self._done()
 
     def _done(self) -> None:
