@@ -20,7 +20,8 @@ Three parts, none of which touches AWS:
   Stubber does). :attr:`DemoData.supplied` says which panels carry demo data, so a front-end marks
   them. The texts are real AWS texts (sources in /work/shared/aws-facts.md and tests/live/).
 
-moto is the ``demo`` extra (``pip install 'mlfargate[demo]'``; ``make setup`` installs it).
+moto is the ``demo`` extra (``pip install 'mlfargate[demo]'``; ``make demo`` installs it, and ``make test``'s
+dev environment has it).
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def start_emulator(account_id: str | None = None) -> Emulator:
     if exe is None:
         raise EmulatorError(
             "the demo needs the local AWS emulator moto_server, which is not installed: "
-            "pip install 'mlfargate[demo]' (make setup installs it)"
+            "pip install 'mlfargate[demo]' (`make demo` installs it and starts the demo)"
         )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     if account_id:
