@@ -110,7 +110,7 @@ class DeployScreen(Screen[None]):
             yield Button("Destroy…", id="destroy", variant="error", compact=True)
             yield Button("Dashboard ▸", id="dashboard", compact=True)
             yield Button("◂ Wizard", id="wizard", compact=True)
-            yield Note("", id="deploy-status", markup=False)
+        yield Note("", id="deploy-status", markup=False)
         with VerticalScroll(id="deploy-body"):
             yield Note("", id="phases", markup=False)
             yield Note("", id="init-line", markup=False)
@@ -176,7 +176,9 @@ class DeployScreen(Screen[None]):
             self.summary = None
             self.query_one("#plan-box").add_class("hidden")
         else:
-            self.phase_lines = [(k, t) for k, t in self.phase_lines if k in ("init", "plan", "gate")]
+            # The apply's own phases (the gate again on the saved plan, then Terraform); the plan's
+            # summary and gate verdict stay on screen below.
+            self.phase_lines = []
         self.credentials = None
         self.applied_ok = False
         for box in ("#problem", "#state-box", "#apply-box"):
@@ -214,6 +216,8 @@ class DeployScreen(Screen[None]):
         from tui.screens.confirm import ConfirmScreen
 
         def chosen(typed: str | None) -> None:
+            if typed is not None:
+                self._show_status(f"{request.verb} running… (Ctrl+C interrupts)", "yellow")
             if not answer.done():
                 answer.set_result(typed)
 
@@ -301,8 +305,10 @@ class DeployScreen(Screen[None]):
             self._show_phases()
         elif isinstance(event, flow.PhaseFinished):
             seconds = (now - self.started.get(event.phase, now)).total_seconds()
+            detail = self._plan_counts() if event.phase == "plan" else ""
             self._replace_phase(
-                event.phase, Text.assemble(("✓ ", "green"), event.message, (f" ({seconds:.1f} s)", "dim"))
+                event.phase,
+                Text.assemble(("✓ ", "green"), event.message, (f"{detail} ({seconds:.1f} s)", "dim")),
             )
             if event.phase == "init":
                 self.query_one("#init-line", Static).update("")
@@ -319,17 +325,21 @@ class DeployScreen(Screen[None]):
             self.query_one("#init-line", Static).update(Text(event.message, style="dim"))
         elif event.kind in ("refresh", "planned"):
             self.counts[event.kind] += 1
-            phase = "plan"
-            detail = f": {self.counts['refresh']} refreshed, {self.counts['planned']} planned"
-            label = next((t for k, t in self.phase_lines if k == phase), None)
+            label = next((t for k, t in self.phase_lines if k == "plan"), None)
             if label is not None and label.plain.startswith("…"):
                 base = label.plain.split(":")[0][2:]
-                self._replace_phase(phase, Text.assemble(("… ", "yellow"), base, (detail, "dim")))
+                self._replace_phase(
+                    "plan", Text.assemble(("… ", "yellow"), base, (self._plan_counts(), "dim"))
+                )
         elif event.kind in ("start", "complete", "errored"):
             self._resource(event, now)
         elif event.kind == "interrupt":
             self.notes.append(Text(event.message, style="bold yellow"))
             self._show_notes()
+
+    def _plan_counts(self) -> str:
+        """What the plan has read and planned so far (Terraform's own refresh and planned-change events)."""
+        return f": {self.counts['refresh']} refreshed, {self.counts['planned']} planned"
 
     def _resource(self, event: ProgressEvent, now: datetime) -> None:
         if event.address is None:
