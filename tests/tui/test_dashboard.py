@@ -255,3 +255,25 @@ async def test_an_emulator_that_stops_mid_session_leaves_the_last_good_data_and_
             assert app.is_running
     finally:
         emulator.stop()
+
+
+async def test_without_credentials_the_dashboard_says_what_to_do_and_the_wizard_is_one_key_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    # Nothing is sent without credentials; were it sent, it would go nowhere (a closed loopback port).
+    monkeypatch.setenv(aws.ENDPOINT_ENV, "http://127.0.0.1:9")
+    spec_file = tmp_path / "mlfargate.yaml"
+    app = make_app(spec_file, start="dashboard", source=LiveSource(spec_from()), every_s=3600)
+    async with app.run_test(size=WIDE) as pilot:
+        await refreshed(pilot, app, 1)
+        head = shown(app, "#dash-head")
+        assert head.startswith(
+            "refresh failed at 09:30:00: no AWS credentials found (the default credential chain)"
+        )
+        assert "`aws sso login`" in head and "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY" in head
+        assert head.endswith("(r: try again; w: back to the wizard)")
+        assert "nothing could be read" in shown(app, "#service-text")
+        await pilot.press("w")
+        await until(pilot, lambda: app.wizard is not None and app.screen is app.wizard)

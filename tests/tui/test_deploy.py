@@ -268,3 +268,26 @@ async def test_without_providers_or_credentials_the_screen_says_what_is_missing(
         assert "Esc: back to the wizard" in problem
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is app.wizard)
+
+
+async def test_quitting_while_terraform_applies_asks_then_stops_it_before_leaving(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, SLOW)
+    app = deploy_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        deploy = await open_deploy(app, pilot)
+        await plan(pilot, deploy)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await pilot.press(*PREFIX, "enter")
+        await until(
+            pilot,
+            lambda: "terraform_data.slow" in deploy.query_one("#apply-log", KeyedTable).given_rows,
+            120,
+        )
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, InterruptScreen))
+        assert "Quit while terraform apply runs?" in str(app.screen.query_one(Static).render())
+        await pilot.click("#interrupt-go")
+        await until(pilot, lambda: not app.is_running, 60)  # quits once Terraform has stopped
+    assert deploy.running is None
+    assert state(ws) == [StateEntry("terraform_data.fast"), StateEntry("terraform_data.slow", tainted=True)]
