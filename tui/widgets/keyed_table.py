@@ -19,12 +19,14 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 Cell = Text | str
-_NUMBER = re.compile(r"^[$]?(-?[\d,]*\.?\d+)")
+#: A whole cell that is a number, with the units the dashboard writes (41%, 120 ms, 1,351/min,
+#: $0.42 /h, 12.5s); only then by value: a task id such as "42073d31-…" is text, not 42073.
+_NUMBER = re.compile(r"^\$?(-?[\d,]*\.?\d+)\s*(?:%|ms|s|/min|/h|/mo)?$")
 
 
 def sort_key(cell: Any) -> tuple[int, float, str]:
-    """Numbers (``41%``, ``$0.42``, ``1,351``) by value and before words; words case-insensitively;
-    ``–`` and ``no data`` last."""
+    """Numbers (``41%``, ``$0.42 /h``, ``1,351/min``) by value and before words; words
+    case-insensitively; ``–`` and ``no data`` last."""
     text = cell.plain if isinstance(cell, Text) else str(cell)
     text = text.strip()
     if text in ("", "–", "-", "no data"):
