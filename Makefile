@@ -1,10 +1,11 @@
 # The two commands a newcomer runs (see README):
 #   make run    -- set up .venv on first use (what the CLI and the TUI need), then open the wizard
+#   (make demo  -- the same, plus the local AWS emulator, then the live dashboard on it: no AWS account)
 #   make test   -- set up .venv on first use (everything: the model server, CDK Terrain, test tools),
 #                  then run every check: ruff, mypy, pytest
 # Installs are reproducible: every Python dependency is pinned, the main job's in requirements.lock and
-# everything the tests need in requirements-dev.lock (the same versions: requirements.lock is compiled
-# under requirements-dev.lock as a constraint). Regenerate both with `make lock` after editing
+# everything the tests need in requirements-dev.lock (the same versions: requirements.lock and
+# requirements-demo.lock are compiled under requirements-dev.lock as a constraint). Regenerate both with `make lock` after editing
 # pyproject.toml.
 
 SHELL := /bin/bash
@@ -18,10 +19,11 @@ TORCH_VERSION := 2.13.0
 TORCH_LOCAL := $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu-*.whl))
 TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
 
-.PHONY: run test lint typecheck pytest lock clean setup setup-dev test-tools node
+.PHONY: run demo test lint typecheck pytest lock clean setup setup-dev setup-demo test-tools node
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
+setup-demo: $(VENV)/.installed-demo
 
 # --compile-bytecode (and compileall for this checkout's own packages): what pip does by default and
 # uv does not. Where PYTHONDONTWRITEBYTECODE is set (CI, some shells) Python would otherwise compile
@@ -50,6 +52,17 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
 SPEC ?= mlfargate.yaml
 run: setup
 	$(BIN)/mlfargate-tui $(SPEC)
+
+# The demo: `mlfargate-tui --demo` starts moto_server (the `demo` extra, not in the main job's lock:
+# it brings ~30 packages) on 127.0.0.1 and opens the dashboard on a service seeded like $(DEMO_SPEC),
+# or a built-in Fargate service when it is empty.
+DEMO_SPEC ?=
+$(VENV)/.installed-demo: $(VENV)/.installed requirements-demo.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-demo.lock
+	@touch $@
+
+demo: setup-demo
+	$(BIN)/mlfargate-tui --demo $(DEMO_SPEC)
 
 lint: setup-dev
 	$(BIN)/ruff check .
@@ -95,6 +108,8 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra cdktf --extra service --extra dev $(LOCK_FLAGS) \
 	  -o requirements-dev.lock
 	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra demo -c requirements-dev.lock $(LOCK_FLAGS) \
+	  -o requirements-demo.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,12 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from mlfargate.account import Identity, NetworkListing
-    from mlfargate.flow import GateResult
+    from mlfargate.flow import ApplyResult, Event, GateResult, PlanResult
     from mlfargate.generate.workspace import GenerateResult
+    from mlfargate.live.doctor import Diagnosis
+    from mlfargate.live.model import Snapshot
+    from mlfargate.terraform.operations import StateEntry
+    from tui.dashboard.source import DemoInfo
 
 
 class SpecChanged(Message):
@@ -89,3 +93,68 @@ class GenerateDone(Message):
         self.gate = gate
         self.problem = problem
         self.edited = edited
+
+
+# --- deploy (plan / apply / destroy) ---------------------------------------------------------------
+
+
+class FlowEvent(Message):
+    """One of the deploy flow's events (``mlfargate.flow.Event``), from the worker running the step."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class CredentialsChecked(Message):
+    """Whether the AWS credentials of the spec's profile answer (``problem`` None) or why not."""
+
+    def __init__(self, problem: str | None, kind: str | None = None, account: str | None = None) -> None:
+        super().__init__()
+        self.problem = problem
+        self.kind = kind
+        self.account = account
+
+
+class FlowDone(Message):
+    """A step (plan, apply, destroy) ended: its result, or the error that ended it, and what the state
+    holds when an apply or destroy stopped part-way."""
+
+    def __init__(
+        self,
+        verb: str,
+        result: PlanResult | ApplyResult | None = None,
+        error: BaseException | None = None,
+        state: list[StateEntry] | None = None,
+        state_problem: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.verb = verb
+        self.result = result
+        self.error = error
+        self.state = state
+        self.state_problem = state_problem
+
+
+# --- the dashboard -----------------------------------------------------------------------------------
+
+
+class SnapshotReady(Message):
+    def __init__(
+        self, snapshot: Snapshot, diagnosis: Diagnosis | None, seconds: float, demo: DemoInfo | None
+    ) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.diagnosis = diagnosis
+        self.seconds = seconds
+        self.demo = demo
+
+
+class RefreshFailed(Message):
+    """A refresh read nothing: why (one line); ``fatal`` when retrying cannot help (the demo's
+    emulator did not start)."""
+
+    def __init__(self, problem: str, *, fatal: bool = False) -> None:
+        super().__init__()
+        self.problem = problem
+        self.fatal = fatal

@@ -138,11 +138,8 @@ def watch_seconds(text: str) -> int:
 
 def live_watcher(spec: Spec, args: argparse.Namespace) -> Watcher:
     """The live stage's watcher for ``spec`` with the command's --endpoint-url/--cluster/--service."""
-    from mlfargate.cost import price_book
     from mlfargate.errors import MlfargateError
-    from mlfargate.live.clients import aws_factory
-    from mlfargate.live.collect import Watcher
-    from mlfargate.live.names import names_for
+    from mlfargate.live.collect import watcher_for
 
     url = args.endpoint_url
     if url is not None and not url.startswith(("http://", "https://")):
@@ -150,14 +147,7 @@ def live_watcher(spec: Spec, args: argparse.Namespace) -> Watcher:
     for flag, value in (("--cluster", args.cluster), ("--service", args.service)):
         if value is not None and not value.strip():
             raise MlfargateError(f"{flag} is empty: give the ECS {flag[2:]} name")
-    names = names_for(spec, cluster=args.cluster, service=args.service)
-    book, book_error = None, None
-    try:
-        book = price_book.load(spec.aws.region)
-    except price_book.PricingError as exc:
-        book_error = str(exc)
-    factory = aws_factory(spec.aws.region, spec.aws.profile, url)
-    return Watcher(spec, names, factory, book=book, book_error=book_error)
+    return watcher_for(spec, endpoint_url=url, cluster=args.cluster, service=args.service)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,16 +19,35 @@ from mlfargate import aws
 ClientFactory = Callable[[str], Any]
 
 
-def aws_factory(region: str, profile: str | None = None, endpoint_url: str | None = None) -> ClientFactory:
+def aws_factory(
+    region: str,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    *,
+    max_attempts: int | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+) -> ClientFactory:
     """The production factory: :func:`mlfargate.aws.client` for the spec's region and profile, every
-    client from one boto3 session (made on first use), so the service models load once. Use a factory
-    from one thread (the TUI makes one per worker thread)."""
+    client from one boto3 session (made on first use), so the service models load once. Clients are
+    made one at a time (a session is not thread-safe); the clients themselves may be used from any
+    thread. A front-end with a person waiting (the TUI dashboard) passes fewer attempts and short
+    timeouts, as :func:`mlfargate.aws.client` explains."""
     shared: list[Any] = []
 
     def make(service: str) -> Any:
         if not shared:
             shared.append(aws.session(region, profile))
-        return aws.client(service, region, profile, endpoint_url, from_session=shared[0])
+        return aws.client(
+            service,
+            region,
+            profile,
+            endpoint_url,
+            from_session=shared[0],
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
 
     return make
 

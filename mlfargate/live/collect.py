@@ -251,6 +251,34 @@ class Watcher:
         return _Slow(now, account, target_group, metrics, scaling, group, tuple(parts.unread))
 
 
+def watcher_for(
+    spec: Spec,
+    *,
+    endpoint_url: str | None = None,
+    cluster: str | None = None,
+    service: str | None = None,
+    factory: ClientFactory | None = None,
+    clock: Clock = utcnow,
+) -> Watcher:
+    """The watcher of ``spec``'s service as the front-ends make it: the modules' names (or
+    ``cluster``/``service``), the region's price book (a missing one is an unread part, not an error),
+    and clients from ``factory`` (default: :func:`~mlfargate.live.clients.aws_factory` for the spec's
+    region and profile, every call to ``endpoint_url`` when given)."""
+    from mlfargate.cost import price_book
+    from mlfargate.live.clients import aws_factory
+    from mlfargate.live.names import names_for
+
+    names = names_for(spec, cluster=cluster, service=service)
+    book, book_error = None, None
+    try:
+        book = price_book.load(spec.aws.region)
+    except price_book.PricingError as exc:
+        book_error = str(exc)
+    if factory is None:
+        factory = aws_factory(spec.aws.region, spec.aws.profile, endpoint_url)
+    return Watcher(spec, names, factory, clock=clock, book=book, book_error=book_error)
+
+
 def take_snapshot(
     spec: Spec,
     names: ServiceNames,

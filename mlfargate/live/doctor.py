@@ -80,6 +80,9 @@ SPOT_STOP_CODES = ("SpotInterruption", "TerminationNotice")
 SPOT_TEXT = re.compile(r"Spot Task was interrupted|spot interruption|TerminationNotice", re.I)
 CIRCUIT = re.compile(r"circuit breaker|rolling back|rolled back|deployment failed", re.I)
 TARGET_CODES = {"Target.ResponseCodeMismatch", "Target.Timeout"}
+#: The service event ECS writes for an unhealthy target: "(service X) (port P) is unhealthy in
+#: (target-group ARN) due to (reason TEXT)." (aws-facts.md, ECS service event messages).
+UNHEALTHY_EVENT = re.compile(r"is unhealthy in \(target-group [^)]*\) due to \(reason (.*)\)\.?$")
 NORMAL_TARGET_REASONS = {
     "Elb.InitialHealthChecking",
     "Target.DeregistrationInProgress",
@@ -521,6 +524,16 @@ def _target_health(snapshot: Snapshot, spec: Spec, used: _Used) -> list[Advice]:
             + (f" (task {t.task_id})" if t.task_id else "")
             + f" {t.state} {t.reason}: {t.description or ''}".rstrip(": ")
             for t in bad[:5]
+        )
+        descriptions = {t.description for t in bad if t.description}
+        events = [
+            e
+            for e in (snapshot.service.events if snapshot.service else ())
+            if (m := UNHEALTHY_EVENT.search(e.message)) and m.group(1) in descriptions
+        ]
+        used.events.update(e.message for e in events)
+        evidence += tuple(
+            f"event {e.at:%H:%M:%S}: {e.message}" if e.at else f"event: {e.message}" for e in events[:1]
         )
         path = tg.health_check_path if tg and tg.health_check_path else spec.service.health_check_path
         if code == "Target.ResponseCodeMismatch":

@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlfargate.terraform.diagnostics import InterruptedError_, failure
 from mlfargate.terraform.engine import Engine
-from mlfargate.terraform.process import Callback, RunResult, _noop, run
+from mlfargate.terraform.process import Callback, Cancel, NotStartedError, RunResult, _noop
+from mlfargate.terraform.process import run as _run
 from mlfargate.terraform.state import (
     SavedPlan,
     StateWriteError,
@@ -21,25 +24,56 @@ from mlfargate.terraform.state import (
     write_state_file,
 )
 
+#: Ctrl-C (or a stop) during init: whatever Terraform returned.
+INIT_INTERRUPTED = "init interrupted: Terraform stopped; nothing was planned or changed"
+#: Ctrl-C during a plan: whatever Terraform returned (a plan that finished anyway included), no plan is kept.
+PLAN_INTERRUPTED = "plan interrupted: no plan was saved and nothing was changed"
+#: What a command stopped before it started left, by command (a :class:`Cancel` stopped in between).
+_NOT_STARTED = {
+    "init": "init interrupted: nothing was planned or changed",
+    "plan": PLAN_INTERRUPTED,
+    "show": PLAN_INTERRUPTED,
+}
 
-def init(engine: Engine, workspace: Path) -> RunResult:
+
+def run(
+    engine: Engine,
+    workspace: Path,
+    args: list[str],
+    *,
+    on_event: Callback = _noop,
+    json_events: bool = False,
+    total: int | None = None,
+    cancel: Cancel | None = None,
+    lines: bool = False,
+) -> RunResult:
+    """:func:`mlfargate.terraform.process.run`; a command its ``cancel`` stopped before it started is an
+    :class:`InterruptedError_` saying what it left."""
+    try:
+        return _run(engine, workspace, args, on_event, json_events, total, cancel, lines)
+    except NotStartedError:
+        raise InterruptedError_(
+            _NOT_STARTED.get(args[0], f"interrupted before terraform {args[0]} started: nothing was changed")
+        ) from None
+
+
+def init(
+    engine: Engine, workspace: Path, on_event: Callback = _noop, cancel: Cancel | None = None
+) -> RunResult:
     """``terraform init``: no input, the lock file respected (read-only when one is committed), and
-    providers from ``--plugin-dir`` only when one is given."""
+    providers from ``--plugin-dir`` only when one is given. Each line of its output (modules, provider
+    installation) goes to ``on_event`` as an ``init`` event."""
     args = ["init", "-input=false", "-no-color"]
     if (workspace / ".terraform.lock.hcl").is_file():
         args.append("-lockfile=readonly")
     if engine.plugin_dir is not None:
         args.append(f"-plugin-dir={engine.plugin_dir}")
-    result = run(engine, workspace, args)
+    result = run(engine, workspace, args, on_event=on_event, lines=True, cancel=cancel)
     if result.interrupted:
-        raise InterruptedError_("init interrupted: Terraform stopped; nothing was planned or changed")
+        raise InterruptedError_(INIT_INTERRUPTED)
     if result.returncode != 0:
         raise failure(result, "init")
     return result
-
-
-#: Ctrl-C during a plan: whatever Terraform returned (a plan that finished anyway included), no plan is kept.
-PLAN_INTERRUPTED = "plan interrupted: no plan was saved and nothing was changed"
 
 
 def plan(
@@ -48,6 +82,7 @@ def plan(
     destroy: bool = False,
     on_event: Callback = _noop,
     lock_timeout: str = "0s",
+    cancel: Cancel | None = None,
 ) -> SavedPlan:
     """Plan to ``.mlfargate/tfplan``, write its ``show -json`` beside it and the configuration's
     fingerprint. Init must have run."""
@@ -59,12 +94,12 @@ def plan(
     if destroy:
         args.append("-destroy")
     try:
-        result = run(engine, ws, args, on_event=on_event, json_events=True)
+        result = run(engine, ws, args, on_event=on_event, json_events=True, cancel=cancel)
         if result.interrupted:
             raise InterruptedError_(PLAN_INTERRUPTED)
         if result.returncode != 0:
             raise failure(result, "plan")
-        shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)])
+        shown = run(engine, ws, ["show", "-json", "-no-color", str(plan_file)], cancel=cancel)
         if shown.interrupted:
             raise InterruptedError_(PLAN_INTERRUPTED)
         if shown.returncode != 0:
@@ -83,13 +118,21 @@ def plan(
 
 
 def apply(
-    engine: Engine, saved: SavedPlan, on_event: Callback = _noop, total: int | None = None
+    engine: Engine,
+    saved: SavedPlan,
+    on_event: Callback = _noop,
+    total: int | None = None,
+    cancel: Cancel | None = None,
 ) -> RunResult:
     """Apply a saved plan (the caller has checked the gate and the confirmation), streaming progress.
     The plan is discarded afterwards: applied or not, it no longer matches the state."""
     args = ["apply", "-input=false", "-json", "-lock-timeout=0s", str(saved.plan_file)]
     try:
-        result = run(engine, saved.workspace, args, on_event=on_event, json_events=True, total=total)
+        result = run(
+            engine, saved.workspace, args, on_event=on_event, json_events=True, total=total, cancel=cancel
+        )
+    except InterruptedError_:  # stopped before Terraform started: the plan still holds
+        raise InterruptedError_("apply interrupted before it started: nothing was changed") from None
     except BaseException:
         discard_quietly(saved.workspace)
         raise
@@ -137,3 +180,35 @@ def outputs(engine: Engine, workspace: Path) -> dict[str, object]:
     if not isinstance(data, dict):
         return {}
     return {str(k): v.get("value") for k, v in data.items() if isinstance(v, dict)}
+
+
+@dataclass(frozen=True)
+class StateEntry:
+    """A resource instance in the state; ``tainted``: Terraform will replace it (its creation or a
+    provisioner did not finish, e.g. an interrupted apply)."""
+
+    address: str
+    tainted: bool = False
+
+
+def state_entries(engine: Engine, workspace: Path) -> list[StateEntry]:
+    """Every managed resource instance in the state, with its tainted mark (``terraform show -json``
+    of the state); [] when there is no state yet."""
+    result = run(engine, workspace.resolve(), ["show", "-json", "-no-color"])
+    if result.returncode != 0:
+        raise failure(result, "show")
+    try:
+        data = json.loads(result.stdout or "{}")
+    except ValueError:
+        return []
+    found: list[StateEntry] = []
+
+    def walk(module: dict[str, Any]) -> None:
+        for resource in module.get("resources", []):
+            if resource.get("mode") == "managed":
+                found.append(StateEntry(str(resource.get("address")), resource.get("tainted") is True))
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk((data.get("values") or {}).get("root_module") or {})
+    return sorted(found, key=lambda e: e.address)

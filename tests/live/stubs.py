@@ -416,3 +416,93 @@ class StubbedAws:
     def assert_done(self) -> None:
         for stubber in self.stubbers.values():
             stubber.assert_no_pending_responses()
+
+
+def complete_scenario() -> Scenario:
+    """A healthy-looking Fargate service with everything a refresh can read: events, an unhealthy
+    target, every metric (p50/p99 and per-task Container Insights too), a target-tracking policy, a
+    scheduled action and a scaling activity (tests/live/test_status_stubbed.py, the TUI's snapshot)."""
+    a, b = "a" * 32, "b" * 32
+    scenario = Scenario()
+    scenario.service["events"] = [
+        {
+            "id": "e1",
+            "createdAt": NOW - timedelta(minutes=4),
+            "message": f"(service {PREFIX}) has reached a steady state.",
+        },
+        {
+            "id": "e2",
+            "createdAt": NOW - timedelta(minutes=9),
+            "message": f"(service {PREFIX}) has started 1 tasks: (task {b}).",
+        },
+    ]
+    scenario.targets = [
+        target("10.30.8.10"),
+        target(
+            "10.30.9.11",
+            "unhealthy",
+            "Target.ResponseCodeMismatch",
+            "Health checks failed with these codes: [503]",
+        ),
+    ]
+    scenario.metrics = [
+        series("service_cpu", [38.0, 41.0]),
+        series("service_memory", [60.0, 62.0]),
+        series("requests", [1100.0, 1234.0]),
+        series("response_p50", [0.11, 0.12]),
+        series("response_p99", [0.17, 0.18]),
+        series("target_5xx", [0.0, 2.0]),
+        series("task_cpu", [40.0, 43.0], label=a),
+        series("task_cpu", [35.0, 39.0], label=b),
+        series("task_memory", [61.0, 63.0], label=a),
+        series("task_memory", [58.0, 60.0], label=b),
+    ]
+    scenario.policies = [
+        {
+            "PolicyARN": "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:"
+            "resource/ecs/service/svc-dev/svc-dev:policyName/svc-dev-cpu",
+            "PolicyName": "svc-dev-cpu",
+            "ServiceNamespace": "ecs",
+            "ResourceId": f"service/{PREFIX}/{PREFIX}",
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 60.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                "ScaleOutCooldown": 60,
+                "ScaleInCooldown": 300,
+            },
+            "CreationTime": NOW - timedelta(days=3),
+        }
+    ]
+    scenario.actions = [
+        {
+            "ScheduledActionName": "svc-dev-night",
+            "ScheduledActionARN": "arn:aws:autoscaling:us-east-1:123456789012:scheduledAction:1:"
+            "scheduledActionName/svc-dev-night",
+            "ServiceNamespace": "ecs",
+            "Schedule": "cron(0 22 * * ? *)",
+            "Timezone": "America/New_York",
+            "ResourceId": f"service/{PREFIX}/{PREFIX}",
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 1},
+            "CreationTime": NOW - timedelta(days=3),
+        }
+    ]
+    # DescribeScalingActivities for ECS (the Application Auto Scaling API reference example shape).
+    scenario.activities = [
+        {
+            "ActivityId": "e6c5f7d1-1a2b-4c3d-9e8f-0a1b2c3d4e5f",
+            "ServiceNamespace": "ecs",
+            "ResourceId": f"service/{PREFIX}/{PREFIX}",
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "Description": "Setting desired count to 2.",
+            "Cause": "monitor alarm TargetTracking-service/svc-dev/svc-dev-AlarmHigh-1a2b in state ALARM "
+            "triggered policy svc-dev-cpu",
+            "StartTime": NOW - timedelta(minutes=9),
+            "EndTime": NOW - timedelta(minutes=8),
+            "StatusCode": "Successful",
+            "StatusMessage": "Successfully set desired count to 2. Change successfully fulfilled by ecs.",
+        }
+    ]
+    return scenario

@@ -361,6 +361,31 @@ def test_target_health(reason: str, description: str, problem: str, advice: str)
     )
 
 
+def test_the_service_event_of_an_unhealthy_target_is_its_evidence_not_unrecognised() -> None:
+    """ECS reports an unhealthy target as a service event too ("(service X) (port P) is unhealthy in
+    (target-group ...) due to (reason ...)", aws-facts.md); the target-health rule explains it, so it is
+    evidence there and not listed again as unrecognised (found by the TUI demo, which plays both)."""
+    unhealthy = (
+        f"(service {PREFIX}) (port 8080) is unhealthy in (target-group {TG}) due to "
+        "(reason Health checks failed with these codes: [503])."
+    )
+    bad = target(
+        "10.30.9.11",
+        "unhealthy",
+        "Target.ResponseCodeMismatch",
+        "Health checks failed with these codes: [503]",
+    )
+    d = doctor(
+        Scenario(
+            service=service(events=[(NOW - timedelta(minutes=3), unhealthy)]),
+            targets=[target("10.30.8.10"), bad],
+        )
+    )
+    assert rules(d) == ["target-health"]
+    assert d.unrecognised == ()
+    assert d.advice[0].evidence[-1] == f"event {NOW - timedelta(minutes=3):%H:%M:%S}: {unhealthy}"
+
+
 # --------------------------------------------------------------------------------------------------
 # Spot interruptions, circuit breaker, scheduled min above max, account
 

@@ -35,6 +35,20 @@ STEP_HELP = {
 }
 
 
+DEPLOY_KEYS = (
+    ("p", "plan: init, a saved plan, its summary by module, the policy gate on it"),
+    ("a", "apply exactly that plan (type the workspace name to confirm)"),
+    ("x", "destroy everything the workspace manages (same typed confirmation)"),
+    ("ctrl+c", "while Terraform runs: asks, then stops it gracefully (state saved)"),
+    ("d / esc", "the dashboard / back to the wizard"),
+)
+DASHBOARD_KEYS = (
+    ("r", "refresh now (ECS every 15 s, CloudWatch at most once a minute)"),
+    ("/ · s", "filter the tables · sort the focused table (or click a header)"),
+    ("w / q", "back to the wizard / quit"),
+)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
 
@@ -54,6 +68,11 @@ class HelpScreen(ModalScreen[None]):
         for i, s in enumerate(STEPS, 1):
             text.append(f"  {i} {s.title:<20}", style="bold")
             text.append(f"{STEP_HELP[s.key]}\n")
+        for title, rows in (("Plan & apply (step 7's button)", DEPLOY_KEYS), ("Dashboard", DASHBOARD_KEYS)):
+            text.append(f"\n{title}\n", style="bold")
+            for key, meaning in rows:
+                text.append(f"  {key:<16}", style="bold cyan")
+                text.append(f"{meaning}\n")
         text.append("\nThe mouse works too: click a step, a field, a button or a table row.", style="dim")
         with Vertical(id="help-box", classes="dialog"):
             with VerticalScroll():

@@ -111,6 +111,7 @@ class GenerateStep(StepBody):
         yield DataTable[Text](id="waivers", cursor_type="row", zebra_stripes=True, classes="hidden")
         yield Note("", id="gen-cost", markup=False)
         yield Note("", id="continue", classes="next-commands -empty", markup=False)
+        yield Button("Plan & apply ▸", id="to-deploy", variant="primary", compact=True, classes="hidden")
 
     @on(events.Mount)
     def _set_up(self) -> None:  # StepBody.on_mount (load) runs after this
@@ -169,6 +170,7 @@ class GenerateStep(StepBody):
         for widget_id in ("#gate-head", "#gen-cost", "#continue"):
             self.query_one(widget_id, Static).update("")
         self.query_one("#continue").set_class(True, "-empty")
+        self.query_one("#to-deploy").set_class(True, "hidden")
         for table_id in ("#findings", "#waivers"):
             self.query_one(table_id).set_class(True, "hidden")
         self.query_one("#gen-status", Static).update(
@@ -209,7 +211,7 @@ class GenerateStep(StepBody):
         self._show_gate(message.gate)
         self._show_cost()
         commands = next_commands(self.state.workspace)
-        text = Text("Continue in the shell:\n", style="bold")
+        text = Text("Continue here (Plan & apply ▸), or in the shell:\n", style="bold")
         for command, what in commands:
             text.append(f"  {command}\n", style="bold cyan")
             text.append(f"      {what}\n", style="dim")
@@ -217,7 +219,12 @@ class GenerateStep(StepBody):
             text.append("\n" + "\n".join(f"note: {n}" for n in message.result.notes), style="yellow")
         self.query_one("#continue", Static).update(text)
         self.query_one("#continue").set_class(False, "-empty")
+        self.query_one("#to-deploy").set_class(False, "hidden")
         self.query_one("#gen-status", Static).update(Text("done", style="green"))
+
+    @on(Button.Pressed, "#to-deploy")
+    def _to_deploy(self) -> None:
+        self.wizard_app.open_deploy()
 
     def _failed(self, message: GenerateDone) -> None:
         if self.phase_lines and self.phase_lines[-1].plain.startswith("…"):
