@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from tui.app import MlfargateApp
 from tui.wizard.screen import WizardScreen
@@ -107,3 +109,9 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: floa
             return
         await pilot.pause(0.05)
     assert condition(), "the screen never showed what was expected"
+
+
+def modal_shown(app: App[Any], screen_type: type[Screen[Any]]) -> Callable[[], bool]:
+    """A condition for :func:`until`: a ``screen_type`` modal is on top AND composed (the screen is
+    pushed a message round before its widgets are mounted; a query in between finds nothing)."""
+    return lambda: isinstance(app.screen, screen_type) and app.screen.is_mounted and bool(app.screen.children)

@@ -22,7 +22,7 @@ from mlfargate.terraform import engine as engine_mod
 from mlfargate.terraform import operations
 from mlfargate.terraform.operations import StateEntry
 from tests.runner.conftest import SLOW
-from tests.tui.conftest import SIZE, make_app, until
+from tests.tui.conftest import SIZE, make_app, modal_shown, until
 from tui.app import MlfargateApp
 from tui.deploy.run import EngineOptions
 from tui.deploy.screen import DeployScreen
@@ -126,7 +126,7 @@ async def test_plan_shows_its_progress_then_the_summary_by_module(tmp_path: Path
 
 async def apply(pilot: Pilot[None], app: MlfargateApp, deploy: DeployScreen, name: str) -> None:
     await pilot.press("a")
-    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+    await until(pilot, modal_shown(app, ConfirmScreen), 60)
     await pilot.press(*name, "enter")
     await idle(pilot, deploy)
 
@@ -141,7 +141,7 @@ async def test_apply_needs_the_workspace_name_typed_exactly(tmp_path: Path, moto
         assert deploy.running is None and not isinstance(app.screen, ConfirmScreen)
         await plan(pilot, deploy)
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await until(pilot, modal_shown(app, ConfirmScreen), 60)
         modal = app.screen
         assert isinstance(modal, ConfirmScreen)
         for wrong in ("", PREFIX[:-1], f" {PREFIX}", PREFIX.upper()):
@@ -169,7 +169,7 @@ async def test_apply_needs_the_workspace_name_typed_exactly(tmp_path: Path, moto
         app.switch_mode("deploy")
         await pilot.pause()
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 120)
+        await until(pilot, modal_shown(app, ConfirmScreen), 120)
         modal = app.screen
         assert f"Destroy everything {PREFIX}?" in str(modal.query_one("#confirm-title", Static).render())
         assert "0 to add, 0 to change, 0 to replace, 1 to destroy" in str(
@@ -193,7 +193,7 @@ async def test_cancelling_the_confirmation_changes_nothing(tmp_path: Path) -> No
         deploy = await open_deploy(app, pilot)
         await plan(pilot, deploy)
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await until(pilot, modal_shown(app, ConfirmScreen), 60)
         await pilot.press("escape")
         await idle(pilot, deploy)
         assert "not confirmed" in text(app, "#deploy-status") and "nothing was changed" in text(
@@ -209,7 +209,7 @@ async def test_ctrl_c_asks_then_stops_the_apply_and_shows_the_state_left(tmp_pat
         deploy = await open_deploy(app, pilot)
         await plan(pilot, deploy)
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await until(pilot, modal_shown(app, ConfirmScreen), 60)
         await pilot.press(*PREFIX, "enter")
 
         def slow_running() -> bool:
@@ -277,7 +277,7 @@ async def test_quitting_while_terraform_applies_asks_then_stops_it_before_leavin
         deploy = await open_deploy(app, pilot)
         await plan(pilot, deploy)
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await until(pilot, modal_shown(app, ConfirmScreen), 60)
         await pilot.press(*PREFIX, "enter")
         await until(
             pilot,

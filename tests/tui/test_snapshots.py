@@ -163,7 +163,7 @@ def test_plan_summary(snap_compare: Compare, workdir: Path) -> None:
 def test_apply_progress(snap_compare: Compare, workdir: Path) -> None:
     """Mid-apply: one resource created, the next one's provisioner still running."""
     from tests.runner.conftest import SLOW
-    from tests.tui.conftest import until
+    from tests.tui.conftest import modal_shown, until
     from tui.screens.confirm import ConfirmScreen
     from tui.widgets.keyed_table import KeyedTable
 
@@ -177,7 +177,7 @@ def test_apply_progress(snap_compare: Compare, workdir: Path) -> None:
         await pilot.press("p")
         await deployed(pilot, deploy)
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 60)
+        await until(pilot, modal_shown(app, ConfirmScreen), 60)
         await pilot.press(*"sentiment-prod", "enter")
 
         def slow_running() -> bool:
