@@ -65,9 +65,15 @@ def synth_cdktf(spec_path: Path, out_dir: Path, options: Options) -> dict[str, s
     way ``cdktn synth`` runs the app from cdktf.json.
     """
     if importlib.util.find_spec("cdktn") is None:
-        raise WorkspaceError("--format cdktf needs CDK Terrain: pip install 'mlfargate[cdktf]' (and Node.js)")
+        raise WorkspaceError(
+            "a CDK Terrain workspace (--format cdktf) needs CDK Terrain to synthesize: "
+            "pip install 'mlfargate[cdktf]' (and Node.js)"
+        )
     if shutil.which("node") is None:
-        raise WorkspaceError("--format cdktf needs Node.js on PATH (CDK Terrain runs its core in Node)")
+        raise WorkspaceError(
+            "a CDK Terrain workspace (--format cdktf) needs Node.js on PATH to synthesize "
+            "(CDK Terrain runs its core in Node)"
+        )
     with tempfile.TemporaryDirectory(prefix="mlfargate-synth-") as tmp:
         cmd = [
             sys.executable,

@@ -100,7 +100,7 @@ def test_plan_apply_destroy_a_cdktf_workspace_from_the_cli(make_cdktf_ws: Callab
     assert "plan: 2 to add" in plan.stdout
     assert f"saved plan: {stack / '.mlfargate' / 'tfplan'}" in plan.stdout
     # The gate says what it read: the plan JSON, the stack having no HCL twin to scan.
-    assert "gate (plan " in plan.stdout and "the configuration is not scanned" in plan.stdout
+    assert "the configuration is not scanned" in plan.stdout
     assert not (ws / ".mlfargate").exists()  # the saved plan lives with the Terraform root
 
     # Without --yes and without a terminal: refused, as on the HCL path; the plan stays.
@@ -239,15 +239,18 @@ def test_check_a_fresh_clone_synthesizes_and_gates_the_hcl_twin(synthesized: Pat
     assert "no .tf files" not in check.stdout + check.stderr
     assert check.returncode == 0, check.stdout + check.stderr
     name = stack.parent.name
-    assert (
-        f"gate (configuration cdktf.out/hcl/{name}: HCL twin of cdktf.out/stacks/{name}/cdk.tf.json, "
-        "identical (checkov reads no .tf.json)): pass" in check.stdout
-    )
+    said = f"cdktf.out/hcl/{name}: HCL twin of cdktf.out/stacks/{name}/cdk.tf.json, identical"
+    assert said in check.stdout  # the gate's output says what it scanned
     assert stack.read_text() == generated  # synthesized as cdktf.json's app does
     assert (ws / SYNTH_RECORD).is_file()
-    # Findings and waivers are those of the vendored modules, by paths inside the workspace.
-    assert "at ../../../modules/alb/main.tf:" in check.stdout
-    assert str(tmp_path) not in check.stdout
+
+    (report,) = json.loads(cli(tmp_path, "check", ws.name, "--json").stdout)["reports"]
+    assert report["target"].startswith(said) and report["kind"] == "directory"
+    assert report["passed"] > 100 and not report["failed"] and not report["unchecked"]
+    # Waivers are the vendored modules', by paths inside the workspace (relative to the twin).
+    files = {w["file"] for w in report["waived"]}
+    assert "../../../modules/alb/main.tf" in files
+    assert str(tmp_path) not in json.dumps(report)
 
     # The stack directory itself can be checked too (it used to be "checkov does not read .tf.json").
     direct = cli(tmp_path, "check", str(stack.parent.relative_to(tmp_path)))
@@ -293,13 +296,20 @@ def test_a_stack_that_differs_from_its_hcl_twin_fails_the_gate(synthesized: Path
     check = cli(tmp_path, "check", ws.name)
     assert check.returncode == 1, check.stdout + check.stderr
     assert "DIFFERENT" in check.stdout
-    assert "differs from its HCL twin at module.autoscaling.max_capacity: 6 != 40" in check.stdout
+    (report,) = json.loads(cli(tmp_path, "check", ws.name, "--json").stdout)["reports"]
+    assert [u.split(":")[0:2] for u in report["unchecked"]] == [
+        [
+            f"{_stack(ws).relative_to(ws)} differs from its HCL twin at module.autoscaling.max_capacity",
+            " 6 != 40",
+        ]
+    ]
 
     # A resource the twin does not have would be applied unchecked: it blocks too.
     data["module"]["autoscaling"]["max_capacity"] = 6
     data["resource"] = {"aws_s3_bucket": {"open": {"bucket": "x"}}}
     stack.write_text(json.dumps(data))
     _record(ws)
-    check = cli(tmp_path, "check", ws.name)
+    check = cli(tmp_path, "check", ws.name, "--json")
     assert check.returncode == 1, check.stdout + check.stderr
-    assert "differs from its HCL twin at blocks" in check.stdout
+    (report,) = json.loads(check.stdout)["reports"]
+    assert any("differs from its HCL twin at blocks" in u for u in report["unchecked"]), report["unchecked"]
