@@ -164,7 +164,7 @@ def synth(args: argparse.Namespace) -> Path:
     options = wsmodel.Options(
         modules_source=args.modules_source, modules_ref=args.modules_ref, modules_repo=args.modules_repo
     )
-    source = sources.module_source(options, workspace / wsmodel.cdktf_stack_dir(spec.prefix))
+    source = sources.module_source(options, workspace, workspace / wsmodel.cdktf_stack_dir(spec.prefix))
     ws = wiring.plan(
         spec, source, spec_text=spec_path.read_text(encoding="utf-8"), backend_bucket=args.backend_bucket
     )

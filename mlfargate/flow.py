@@ -32,7 +32,7 @@ from mlfargate.terraform.plan_summary import PlanSummary, summarize_file
 from mlfargate.terraform.process import Cancel, ProgressEvent
 from mlfargate.terraform.state import SavedPlan, discard_saved_plan, load_saved_plan, saved_plan_paths
 
-Phase = Literal["init", "plan", "gate", "apply", "destroy"]
+Phase = Literal["synth", "init", "plan", "gate", "apply", "destroy"]
 Verb = Literal["apply", "destroy"]
 
 
@@ -125,12 +125,46 @@ def confirmed(typed: str | None, expected: str) -> bool:
 
 
 def resolve_workspace(value: str | Path) -> Path:
-    """The workspace directory, resolved once: Terraform runs with ``-chdir``, so every path handed to
-    it (the saved plan above all) must be absolute."""
+    """The Terraform root of the workspace named, resolved once: Terraform runs with ``-chdir``, so
+    every path handed to it (the saved plan above all) must be absolute.
+
+    For a CDK Terrain workspace (``generate --format cdktf``: cdktf.json, no ``.tf`` files) that is its
+    synthesized stack, ``DIR/cdktf.out/stacks/<stack>``, which ``plan``, ``destroy`` and ``gate``
+    synthesize first when it is missing or out of date (it need not exist yet); the stack directory
+    itself may be named too. Saved plans live in the Terraform root's ``.mlfargate/``."""
+    from mlfargate.generate import cdktf
+
     path = Path(value)
     if not path.is_dir():
         raise WorkspaceDirError(f"{value}: not a directory; give a Terraform workspace directory")
-    return path.resolve()
+    found = cdktf.find_workspace(path)
+    return found.stack_dir if found is not None else path.resolve()
+
+
+def workspace_name(workspace: Path) -> str:
+    """The name the operator types to confirm: the workspace directory's (a CDK Terrain workspace's,
+    not its stack's)."""
+    from mlfargate.generate import cdktf
+
+    found = cdktf.find_workspace(workspace) if workspace.is_dir() else None
+    return (found.root if found is not None else workspace).name
+
+
+def _synth_if_needed(workspace: Path, on_event: OnEvent) -> None:
+    """Synthesize a CDK Terrain stack that is missing or out of date (nothing for an HCL workspace)."""
+    from mlfargate.generate import cdktf
+
+    found = cdktf.find_workspace(workspace) if _is_stack_dir(workspace) else None
+    reason = cdktf.synth_reason(found) if found is not None else None
+    if found is not None and reason is not None:
+        with _Phase(on_event, "synth", f"CDK Terrain synth ({reason})"):
+            cdktf.synth_workspace(found)
+
+
+def _is_stack_dir(workspace: Path) -> bool:
+    from mlfargate.generate.model import CDKTF_OUT
+
+    return workspace.parent.name == "stacks" and workspace.parents[1].name == CDKTF_OUT
 
 
 @dataclass(frozen=True)
@@ -192,16 +226,71 @@ def saved_plan_json(workspace: Path) -> Path | None:
 
 
 def gate(workspace: Path, plan_json: Path | None = None, on_event: OnEvent = _ignore) -> GateResult:
-    """The policy gate on the workspace and, when given, on a plan's JSON."""
+    """The policy gate on the workspace and, when given, on a plan's JSON.
+
+    A CDK Terrain stack (synthesized first when needed) is gated through its HCL twin: checkov does
+    not read ``.tf.json``, so the spec copy is rendered as HCL with the same options and compared with
+    the stack; checkov scans the twin (a difference blocks the gate), and the plan's JSON with the
+    twin's waivers and file:line. A stack with no spec copy has no twin: it is gated on its plan JSON
+    alone, and without one it cannot pass."""
     from mlfargate.policy import gate as policy_gate
 
+    _synth_if_needed(workspace, on_event)
     with _Phase(on_event, "gate", "policy gate (checkov)"):
-        reports = [policy_gate.scan_directory(workspace)]
-        if plan_json is not None and plan_json.is_file():
-            reports.append(policy_gate.scan_plan(plan_json, workspace))
+        if _is_stack_dir(workspace):
+            reports = _gate_stack(workspace, plan_json)
+        else:
+            reports = [policy_gate.scan_directory(workspace)]
+            if plan_json is not None and plan_json.is_file():
+                reports.append(policy_gate.scan_plan(plan_json, workspace))
     result = GateResult(reports)
     on_event(GateChecked(reports))
     return result
+
+
+def _gate_stack(stack: Path, plan_json: Path | None) -> list[PolicyReport]:
+    from mlfargate.generate import cdktf
+    from mlfargate.generate.model import SPEC_COPY
+    from mlfargate.policy import gate as policy_gate
+
+    found = cdktf.find_workspace(stack)
+    assert found is not None
+    stack_file = found.rel(found.stack_file)
+    twin = cdktf.hcl_twin(found)
+    has_plan = plan_json is not None and plan_json.is_file()
+    reports: list[PolicyReport] = []
+    if twin is not None:
+        config = policy_gate.scan_directory(twin.directory)
+        verdict = "identical" if not twin.differences else "DIFFERENT"
+        config.target = (
+            f"{found.rel(twin.directory)}: HCL twin of {stack_file}, {verdict} (checkov reads no .tf.json)"
+        )
+        config.unchecked = [
+            *config.unchecked,
+            *(
+                f"{stack_file} differs from its HCL twin at {d}: the twin that was checked is not what "
+                "Terraform applies; regenerate the workspace (`mlfargate generate`)"
+                for d in twin.differences
+            ),
+        ]
+        reports.append(config)
+    elif not has_plan:
+        reports.append(
+            PolicyReport(
+                target=f"{stack_file} (no {SPEC_COPY} beside it to render an HCL twin from)",
+                kind="directory",
+                unchecked=[
+                    f"{stack_file}: checkov does not read .tf.json and there is no {SPEC_COPY} to "
+                    "render its HCL twin from; run `mlfargate plan` to gate the plan JSON instead"
+                ],
+            )
+        )
+    if plan_json is not None and has_plan:
+        report = policy_gate.scan_plan(plan_json, twin.directory if twin is not None else stack)
+        if twin is None:
+            report.target = f"{plan_json} (the configuration is not scanned: {stack_file} has no HCL twin)"
+        reports.append(report)
+    return reports
 
 
 def _not_stopped(cancel: Cancel | None, message: str) -> None:
@@ -219,6 +308,7 @@ def plan(
 
     # Load checkov while Terraform plans, so the gate that follows is warm.
     threading.Thread(target=policy_gate.warm_up, daemon=True).start()
+    _synth_if_needed(workspace, on_event)
     with _Phase(on_event, "init", "terraform init"):
         operations.init(engine, workspace, on_event=on_event, cancel=cancel)
     with _Phase(on_event, "plan", "terraform plan"):
@@ -241,7 +331,7 @@ def _confirm_and_apply(
     cancel: Cancel | None,
 ) -> ApplyResult:
     on_event(SummaryReady(summary))
-    name = saved.workspace.name
+    name = workspace_name(saved.workspace)
     typed = confirm(ConfirmRequest(verb, saved.workspace, name, summary))
     if not confirmed(typed, name):
         raise NotConfirmedError(f"not confirmed: typed {typed!r}, expected {name!r}; nothing was changed")
@@ -279,6 +369,7 @@ def destroy(
     cancel: Cancel | None = None,
 ) -> ApplyResult:
     """Plan the destruction of everything the workspace manages, then confirm and apply it."""
+    _synth_if_needed(workspace, on_event)
     with _Phase(on_event, "init", "terraform init"):
         operations.init(engine, workspace, on_event=on_event, cancel=cancel)
     with _Phase(on_event, "plan", "terraform plan -destroy"):

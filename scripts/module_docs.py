@@ -26,6 +26,8 @@ import hcl2  # bc-python-hcl2 (comes with checkov)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's mlfargate, run as a script
 
+from mlfargate.generate.sources import module_version
+
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
 BEGIN_WIRING = "<!-- BEGIN_WIRING -->"
@@ -73,15 +75,6 @@ def render(module: Path) -> str:
     for name, body in _blocks(module, "output"):
         lines.append(f"| `{name}` | {_cell(str(_unwrap(body.get('description', ''))))} |")
     return "\n".join(lines)
-
-
-def latest_release(module: Path) -> str | None:
-    """The newest ``## [X.Y.Z]`` heading of the module's CHANGELOG.md (newest first, Keep a Changelog)."""
-    changelog = module / "CHANGELOG.md"
-    if not changelog.exists():
-        return None
-    found = re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog.read_text(encoding="utf-8"), re.MULTILINE)
-    return found.group(1) if found else None
 
 
 def update(readme: Path, table: str, version: str | None = None, begin: str = BEGIN, end: str = END) -> str:
@@ -133,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{readme}: missing", file=sys.stderr)
             stale.append(readme)
             continue
-        wanted = update(readme, render(module), latest_release(module))
+        wanted = update(readme, render(module), module_version(module))
         if wanted != readme.read_text(encoding="utf-8"):
             stale.append(readme)
             if not args.check:

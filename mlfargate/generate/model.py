@@ -5,7 +5,6 @@ The provider and backend settings both serializers write are defined here, once.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -84,15 +83,21 @@ class ModuleSource:
     """How module blocks name their source: a local path prefix or a pinned git repository."""
 
     kind: Literal["local", "git"]
-    base: str  # local: path to the modules/ directory (relative to the workspace, or absolute); git: repo URL
+    base: str  # local: relative path from the Terraform root to the modules; git: repo URL
     ref: str | None = None
+    #: local: the modules are copies vendored into the workspace (``<workspace>/modules/<name>``), not
+    #: the checkout's own ``modules/``.
+    vendored: bool = False
 
     def waivers(self) -> tuple[tuple[str, str], ...]:
         """checkov's module-source checks (CKV_TF_1: commit hash, CKV_TF_2: version tag) and why the
         one this source cannot meet is waived."""
         if self.kind == "local":
             reason = (
-                "local module of this repository, reviewed and versioned in the same commit as the workspace"
+                "module vendored into this workspace by mlfargate (its version in .mlfargate-manifest.json), "
+                "reviewed in the same commit as the workspace"
+                if self.vendored
+                else "local module of this repository, reviewed and versioned in the same commit as the workspace"
             )
             return (("CKV_TF_1", reason), ("CKV_TF_2", reason))
         if self.ref and re.fullmatch(r"[0-9a-f]{40}", self.ref):
@@ -104,10 +109,6 @@ class ModuleSource:
             return f"{self.base.rstrip('/')}/{module}"
         assert self.ref is not None
         return f"git::{self.base}//modules/{module}?ref={self.ref.replace('{module}', module)}"
-
-    @property
-    def is_absolute(self) -> bool:
-        return self.kind == "local" and os.path.isabs(self.base)
 
 
 @dataclass(frozen=True)

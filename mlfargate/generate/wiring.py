@@ -56,12 +56,7 @@ def plan(
         )
         for name, module, inputs, comment in module_calls(spec)
     ]
-    notes = []
-    if source.is_absolute:
-        notes.append(
-            f"module sources are absolute paths into {source.base}: this workspace works on this machine "
-            "only; use --modules-source git --modules-ref REF for one you can commit elsewhere"
-        )
+    notes: list[str] = []
     return WorkspacePlan(
         spec=spec,
         spec_text=spec_text,

@@ -53,7 +53,13 @@ from mlfargate.generate.model import (
     WorkspaceError,
     cdktf_stack_dir,
 )
-from mlfargate.generate.sources import module_source, repo_root
+from mlfargate.generate.sources import (
+    VENDORED_DIR,
+    changelog_version,
+    checkout_root,
+    module_files,
+    module_source,
+)
 from mlfargate.generate.wiring import plan
 from mlfargate.spec.rules import load_valid
 
@@ -153,19 +159,40 @@ def render_files(spec_path: Path, out_dir: Path, options: Options) -> tuple[dict
     spec = load_valid(spec_path)
     text = read_spec(spec_path)
     if options.format == "hcl":
-        ws = plan(
-            spec, module_source(options, out_dir), spec_text=text, backend_bucket=options.backend_bucket
-        )
-        files, notes = render_hcl(ws), ws.notes
+        source = module_source(options, out_dir)
+        ws = plan(spec, source, spec_text=text, backend_bucket=options.backend_bucket)
+        files = render_hcl(ws)
     else:
-        stack_dir = out_dir / cdktf_stack_dir(spec.prefix)
-        source = module_source(options, stack_dir)
+        source = module_source(options, out_dir, out_dir / cdktf_stack_dir(spec.prefix))
         # The same plan the app will build: bad options fail here, before starting Node.
-        notes = plan(spec, source, spec_text=text, backend_bucket=options.backend_bucket).notes
+        ws = plan(spec, source, spec_text=text, backend_bucket=options.backend_bucket)
         files = synth_cdktf(spec_path, out_dir, options)
         files[SPEC_COPY] = text
+    if source.vendored:
+        files.update(vendored_files(sorted({call.module for call in ws.modules})))
     files[GITIGNORE] = GITIGNORE_TEXT
-    return files, notes
+    return files, ws.notes
+
+
+def vendored_files(modules: list[str]) -> dict[str, str]:
+    """``modules/<name>/<file>`` -> text for each module a workspace outside the checkout calls."""
+    return {
+        f"{VENDORED_DIR}/{module}/{name}": text
+        for module in modules
+        for name, text in module_files(module).items()
+    }
+
+
+def vendored_versions(files: dict[str, str]) -> dict[str, str | None]:
+    """Each vendored module's version (its CHANGELOG's newest release), from the workspace's files."""
+    found: dict[str, str | None] = {}
+    for name in sorted(files):
+        match = _VENDORED.fullmatch(name)
+        if match:
+            found.setdefault(match[1], None)
+            if match[2] == "CHANGELOG.md":
+                found[match[1]] = changelog_version(files[name])
+    return found
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,6 +204,8 @@ def check_rendered(directory: Path, files: dict[str, str]) -> None:
     from hcl2.api import loads as hcl_loads  # checkov's bc-python-hcl2, imported when generating
 
     for name, text in files.items():
+        if _VENDORED.fullmatch(name):
+            continue  # byte-for-byte copies of the modules, checked where they live
         try:
             if name.endswith(".tf") or name.endswith(".tfvars"):
                 hcl_loads(text)
@@ -196,6 +225,10 @@ def check_rendered(directory: Path, files: dict[str, str]) -> None:
 _STACK_FILE = re.compile(r"cdktf\.out/stacks/[a-z0-9][a-z0-9-]{0,62}/cdk\.tf\.json")
 
 
+#: A module file vendored into a workspace outside the checkout: ``modules/<module>/<file>``.
+_VENDORED = re.compile(rf"{VENDORED_DIR}/([a-z0-9][a-z0-9-]{{0,62}})/([A-Za-z0-9_][A-Za-z0-9_.-]{{0,99}})")
+
+
 _OWNED = (*HCL_FILES, SPEC_COPY, GITIGNORE, "cdktf.json")
 
 
@@ -203,7 +236,11 @@ def owned_name(name: str) -> bool:
     """Whether ``name`` is a file ``generate`` writes: the only names a manifest may list. Anything
     else (``../x``, an absolute path, a name of the operator's) would let a tampered manifest make
     regeneration delete, overwrite or print a file that is not ours."""
-    return name in _OWNED or bool(_STACK_FILE.fullmatch(name))
+    return (
+        name in _OWNED
+        or bool(_STACK_FILE.fullmatch(name))
+        or (bool(_VENDORED.fullmatch(name)) and ".." not in name)
+    )
 
 
 def _through_symlink(out_dir: Path, name: str) -> bool:
@@ -240,21 +277,24 @@ def read_manifest(out_dir: Path) -> dict[str, str] | None:
             shown = json.dumps(str(name))[:80]
             raise _untrusted(
                 f"{path}: lists {shown}, which is not a file mlfargate writes (allowed: "
-                f"{', '.join(_OWNED)}, "
-                "cdktf.out/stacks/<stack>/cdk.tf.json); remove the entry, or the manifest, and regenerate"
+                f"{', '.join(_OWNED)}, cdktf.out/stacks/<stack>/cdk.tf.json, "
+                f"{VENDORED_DIR}/<module>/<file>); remove the entry, or the manifest, and regenerate"
             )
     return {str(k): str(v) for k, v in files.items()}
 
 
 def manifest_text(files: dict[str, str], options: Options) -> str:
-    data = {
+    data: dict[str, Any] = {
         "//": "Written by `mlfargate generate`: SHA-256 of each generated file, to detect hand edits.",
         "generator": f"mlfargate {__version__}",
         "format": options.format,
         "modules_source": options.modules_source,
         "modules_ref": options.modules_ref,
-        "files": {name: sha256(files[name]) for name in sorted(files)},
     }
+    vendored = vendored_versions(files)
+    if vendored:  # modules vendored into a workspace outside the checkout, each at its CHANGELOG's version
+        data["modules"] = vendored
+    data["files"] = {name: sha256(files[name]) for name in sorted(files)}
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -384,12 +424,6 @@ SOURCE_DIRS = (
 _TERRAFORM_LOADS = ("*.tf", "*.tf.json", "*.auto.tfvars", "*.auto.tfvars.json", "terraform.tfvars.json")
 
 
-def _checkout_root() -> Path | None:
-    """The mlfargate checkout this package runs from, when it runs from one."""
-    root = repo_root()
-    return root if (root / "modules").is_dir() and (root / "mlfargate").is_dir() else None
-
-
 def target_problem(out_dir: Path) -> str | None:
     """Why ``out_dir`` is no place to write a workspace, or None when it is one."""
     out = out_dir.resolve()
@@ -401,7 +435,7 @@ def target_problem(out_dir: Path) -> str | None:
         home = None
     if out == home:
         return "is your home directory itself; write the workspace into a directory of its own under it"
-    root = _checkout_root()
+    root = checkout_root()
     if root is None:
         return None
     root = root.resolve()
@@ -432,12 +466,15 @@ def terraform_dir(out_dir: Path, files: dict[str, str]) -> Path:
 
 
 def stray_terraform_files(out_dir: Path, files: dict[str, str]) -> list[str]:
-    """Files Terraform would load beside the generated ones that mlfargate neither writes nor wrote."""
-    where = terraform_dir(out_dir, files)
-    if not where.is_dir():
-        return []
+    """Files Terraform would load beside the generated ones that mlfargate neither writes nor wrote:
+    in the Terraform root, and in each vendored module's directory (a stray ``.tf`` there becomes part
+    of the module)."""
+    roots = {terraform_dir(out_dir, files)}
+    roots |= {out_dir / Path(name).parent for name in files if _VENDORED.fullmatch(name)}
     known = set(files) | set(read_manifest(out_dir) or {})
-    found = {p for pattern in _TERRAFORM_LOADS for p in where.glob(pattern)}
+    found = {
+        p for where in roots if where.is_dir() for pattern in _TERRAFORM_LOADS for p in where.glob(pattern)
+    }
     return sorted(name for name in (p.relative_to(out_dir).as_posix() for p in found) if name not in known)
 
 

@@ -71,9 +71,10 @@ def installed_modules(root: Path) -> dict[str, Path]:
 
 def fingerprint(workspace: Path) -> str:
     """sha256 over the configuration a plan depends on: the workspace's ``.tf``/``.tfvars`` files,
-    its lock file, and the files of local modules it calls (from :func:`installed_modules`)."""
+    its lock file, the files of local modules it calls (from :func:`installed_modules`), and for a
+    CDK Terrain stack the cdktf.json and spec copy it is synthesized from."""
     root = workspace.resolve()
-    files: set[Path] = set(_config_files(root))
+    files: set[Path] = set(_config_files(root)) | set(_cdktf_inputs(root))
     lock = root / ".terraform.lock.hcl"
     if lock.is_file():
         files.add(lock)
@@ -94,6 +95,18 @@ def fingerprint(workspace: Path) -> str:
             ) from None
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _cdktf_inputs(root: Path) -> list[Path]:
+    """A CDK Terrain stack (``<workspace>/cdktf.out/stacks/<stack>``) is synthesized from the
+    workspace's cdktf.json and spec copy: they are its configuration too (a plan made before the spec
+    copy changed is not the plan of the stack the next synth writes)."""
+    from mlfargate.generate.model import CDKTF_OUT, SPEC_COPY
+
+    if root.parent.name != "stacks" or root.parents[1].name != CDKTF_OUT:
+        return []
+    workspace = root.parents[2]
+    return [p for p in (workspace / "cdktf.json", workspace / SPEC_COPY) if p.is_file()]
 
 
 def _config_files(directory: Path, recursive: bool = True) -> Iterator[Path]:

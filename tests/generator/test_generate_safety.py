@@ -140,9 +140,11 @@ def test_a_fault_at_any_write_or_rename_leaves_the_workspace_as_it_was(tmp_path:
     assert {"write", "fsync", "link", "replace", "unlink", "mkdir"} <= kinds, calls
     installs = [i for i, c in enumerate(calls, 1) if c.startswith("replace") and f"/{STAGE}/new/" in c]
     assert len(installs) >= 4, calls  # the files renamed into place one by one, after the journal's
-    swapped = max(
-        i for i, c in enumerate(calls, 1) if c.startswith("unlink") and c.endswith("/ws/cdktf.json")
-    )
+    # The new spec names an image: the ecr module is no longer called, and its vendored copy (the
+    # workspace is outside the checkout) is removed in the same swap, last.
+    removed = [(i, c) for i, c in enumerate(calls, 1) if c.startswith("unlink") and f"/{STAGE}/" not in c]
+    assert [c.rsplit("/ws/", 1)[1] for _, c in removed][:2] == ["cdktf.json", "modules/ecr/CHANGELOG.md"]
+    swapped = max(i for i, _ in removed)
     reference = _fresh(tmp_path, _specs(tmp_path / "count")[2])
     for n in range(1, len(calls) + 1):
         case = tmp_path / f"n{n}"
@@ -362,7 +364,7 @@ def test_checkout_source_folders_are_refused(
     for folder in ("modules/ecr", "mlfargate", "tui", "service", "cdktf_app", "tests"):
         (fake / folder).mkdir(parents=True)
     (fake / "modules/ecr/main.tf").write_text("# a module's own source\n")
-    monkeypatch.setattr(workspace, "repo_root", lambda: fake)
+    monkeypatch.setattr(workspace, "checkout_root", lambda: fake)
     spec, _, _ = _specs(tmp_path)
     before = _snapshot(fake)
     with pytest.raises(WorkspaceError, match=r"checkout's \w+/ folder"):

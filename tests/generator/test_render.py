@@ -56,14 +56,17 @@ def test_hcl_body_aligns_like_terraform_fmt() -> None:
 def test_local_source_is_relative_inside_the_repo() -> None:
     source = sources.local_source(REPO / "environments" / "dev")
     assert source.for_module("network") == "../../modules/network"
-    assert not source.is_absolute
+    assert not source.vendored
 
 
-def test_local_source_outside_the_repo_is_absolute_with_a_note(tmp_path: Path) -> None:
+def test_local_source_outside_the_repo_is_the_vendored_copy(tmp_path: Path) -> None:
+    """Issue #16: outside the checkout the sources were absolute paths of this machine."""
     ws = _plan(REPO / "environments/dev/mlfargate.yaml", tmp_path / "ws")
-    assert ws.source.is_absolute
-    assert ws.modules[0].source == f"{(REPO / 'modules').as_posix()}/network"
-    assert any("this machine only" in n for n in ws.notes)
+    assert ws.source.vendored
+    assert ws.modules[0].source == "./modules/network"
+    stack = sources.local_source(tmp_path / "ws", tmp_path / "ws" / "cdktf.out" / "stacks" / "x")
+    assert stack.for_module("network") == "../../../modules/network"
+    assert not ws.notes
 
 
 def test_local_source_needs_modules_dir(tmp_path: Path) -> None:

@@ -1,11 +1,16 @@
 """Read an HCL workspace (parsed with bc-python-hcl2) and a cdk.tf.json into one comparable shape.
 
+The policy gate reads a CDK Terrain workspace through its HCL twin (checkov does not read
+``.tf.json``): :func:`differences` of the two proves, on every gate run, that what checkov scanned is
+what Terraform applies; the generator's tests prove it for every example.
+
 Both become ``{"module": {name: {arg: value}}, "data": ..., "output": ..., "variable": ...,
 "provider": ..., "required_providers": ..., "required_version": ..., "backend": ...}`` where
-expressions are Terraform JSON strings (``"${module.x.y}"``), local module sources are absolute
-paths (each file is resolved from its own directory), variable defaults are the effective values
-(HCL: terraform.tfvars over the declared default; cdk.tf.json has no tfvars) and cdktn's ``"//"``
-metadata is dropped. :func:`differences` lists every mismatch.
+expressions are Terraform JSON strings (``"${module.x.y}"``), local module sources are resolved from
+each file's own directory (relative to the workspace when they lie inside it, else absolute),
+variable defaults are the effective values (HCL: terraform.tfvars over the declared default;
+cdk.tf.json has no tfvars) and cdktn's ``"//"`` metadata is dropped. :func:`differences` lists every
+mismatch.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hcl2.api import loads
-
 _MARKERS = {"__start_line__", "__end_line__"}
+#: The top-level blocks the comparison reads.
+_COMPARED = {"module", "data", "output", "variable", "provider", "terraform"}
 
 
 def _unwrap(value: Any) -> Any:
@@ -35,10 +40,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _source(source: str, base: Path) -> str:
-    if source.startswith(("./", "../")):
-        return os.path.normpath(base / source)
-    return source
+def _source(source: str, base: Path, workspace: Path) -> str:
+    """A local source resolved from ``base`` (the file's directory): relative to ``workspace`` when it
+    lies inside it (vendored modules), else absolute; any other source as written."""
+    if not source.startswith(("./", "../")):
+        return source
+    resolved = os.path.normpath(base / source)
+    inside = os.path.relpath(resolved, workspace)
+    return resolved if inside.startswith("..") else Path(inside).as_posix()
 
 
 def _expression(text: str) -> str:
@@ -51,7 +60,10 @@ def _type(text: str) -> str:
     return text[2:-1] if text.startswith("${") and text.endswith("}") else text
 
 
-def hcl_config(directory: Path) -> dict[str, Any]:
+def hcl_config(directory: Path, workspace: Path | None = None) -> dict[str, Any]:
+    """The HCL workspace in ``directory`` (``workspace``: what its local sources are relative to)."""
+    from hcl2.api import loads  # checkov's bc-python-hcl2
+
     merged: dict[str, list[Any]] = {}
     for file in sorted(directory.glob("*.tf")):
         for key, blocks in loads(file.read_text(encoding="utf-8")).items():
@@ -61,7 +73,7 @@ def hcl_config(directory: Path) -> dict[str, Any]:
     for block in merged.get("module", []):
         for name, body in block.items():
             args = {k: _clean(_unwrap(v)) for k, v in body.items() if k not in _MARKERS}
-            args["source"] = _source(args["source"], directory)
+            args["source"] = _source(args["source"], directory, workspace or directory)
             config["module"][name] = args
     for block in merged.get("data", []):
         for dtype, named in block.items():
@@ -99,14 +111,23 @@ def hcl_config(directory: Path) -> dict[str, Any]:
     config["backend"] = (
         {k: {a: _unwrap(v) for a, v in b.items()} for k, b in _unwrap(backend).items()} if backend else None
     )
+    # What the comparison above does not read must not exist on either side (a resource, a second
+    # provider, a `cloud` block...): checkov would not have scanned it in the twin.
+    config["blocks"] = sorted(set(merged) - _COMPARED)
+    config["providers"] = sorted(name for block in merged["provider"] for name in block)
+    config["terraform"] = sorted(set(terraform) - _MARKERS)
     return config
 
 
-def json_config(path: Path) -> dict[str, Any]:
+def json_config(path: Path, workspace: Path | None = None) -> dict[str, Any]:
+    """A synthesized ``cdk.tf.json`` (``workspace``: what its local sources are relative to; default
+    the workspace holding ``cdktf.out/stacks/<stack>/``)."""
+    if workspace is None:
+        workspace = path.parents[3] if path.parents[2].name == "cdktf.out" else path.parent
     raw = _clean(json.loads(path.read_text(encoding="utf-8")))
     config: dict[str, Any] = {"module": {}, "data": {}, "output": {}, "variable": {}}
     for name, args in raw.get("module", {}).items():
-        config["module"][name] = {**args, "source": _source(args["source"], path.parent)}
+        config["module"][name] = {**args, "source": _source(args["source"], path.parent, workspace)}
     for dtype, named in raw.get("data", {}).items():
         for name, body in named.items():
             config["data"][f"{dtype}.{name}"] = body
@@ -127,6 +148,9 @@ def json_config(path: Path) -> dict[str, Any]:
     config["required_version"] = terraform["required_version"]
     config["required_providers"] = terraform["required_providers"]
     config["backend"] = terraform.get("backend")
+    config["blocks"] = sorted(set(raw) - _COMPARED)
+    config["providers"] = sorted(name for name, blocks in raw["provider"].items() for _ in blocks)
+    config["terraform"] = sorted(terraform)
     return config
 
 
