@@ -6,6 +6,12 @@ and ``destroy``. Every step returns typed results and reports progress through a
 callback of typed events (:data:`Event`); nothing here prints or prompts. The confirmation is a
 parameter: the front-end asks (the CLI's typed name, the TUI's modal) and returns what the operator
 typed; :func:`confirmed` decides, here, for both.
+
+Stopping: the CLI's Ctrl-C reaches Terraform through the SIGINT handler of
+:mod:`mlfargate.terraform.process` (main thread). A front-end that runs a step in a worker thread
+passes ``cancel`` (a :class:`~mlfargate.terraform.process.Cancel`) and calls ``cancel.stop()``: the
+Terraform command running stops gracefully (state saved), no later phase starts, and the step raises
+:class:`~mlfargate.terraform.diagnostics.InterruptedError_` saying what was left.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from mlfargate.terraform import operations
 from mlfargate.terraform.diagnostics import InterruptedError_
 from mlfargate.terraform.engine import Engine
 from mlfargate.terraform.plan_summary import PlanSummary, summarize_file
-from mlfargate.terraform.process import ProgressEvent
+from mlfargate.terraform.process import Cancel, ProgressEvent
 from mlfargate.terraform.state import SavedPlan, discard_saved_plan, load_saved_plan, saved_plan_paths
 
 Phase = Literal["init", "plan", "gate", "apply", "destroy"]
@@ -198,7 +204,15 @@ def gate(workspace: Path, plan_json: Path | None = None, on_event: OnEvent = _ig
     return result
 
 
-def plan(engine: Engine, workspace: Path, on_event: OnEvent = _ignore) -> PlanResult:
+def _not_stopped(cancel: Cancel | None, message: str) -> None:
+    """Between phases: a stop asked for while the last one ran (or before) means no next phase."""
+    if cancel is not None and cancel.requested:
+        raise InterruptedError_(message)
+
+
+def plan(
+    engine: Engine, workspace: Path, on_event: OnEvent = _ignore, cancel: Cancel | None = None
+) -> PlanResult:
     """init, plan to the saved plan, summary, and the gate on the configuration and the plan. A gate
     failure does not raise: the result says so (``apply`` will refuse the plan)."""
     from mlfargate.policy import gate as policy_gate
@@ -206,9 +220,9 @@ def plan(engine: Engine, workspace: Path, on_event: OnEvent = _ignore) -> PlanRe
     # Load checkov while Terraform plans, so the gate that follows is warm.
     threading.Thread(target=policy_gate.warm_up, daemon=True).start()
     with _Phase(on_event, "init", "terraform init"):
-        operations.init(engine, workspace)
+        operations.init(engine, workspace, on_event=on_event, cancel=cancel)
     with _Phase(on_event, "plan", "terraform plan"):
-        saved = operations.plan(engine, workspace, on_event=on_event)
+        saved = operations.plan(engine, workspace, on_event=on_event, cancel=cancel)
     try:
         summary = summarize_file(saved.plan_json)
         return PlanResult(engine, saved, summary, gate(workspace, saved.plan_json, on_event))
@@ -224,18 +238,26 @@ def _confirm_and_apply(
     verb: Verb,
     confirm: Confirm,
     on_event: OnEvent,
+    cancel: Cancel | None,
 ) -> ApplyResult:
     on_event(SummaryReady(summary))
     name = saved.workspace.name
     typed = confirm(ConfirmRequest(verb, saved.workspace, name, summary))
     if not confirmed(typed, name):
         raise NotConfirmedError(f"not confirmed: typed {typed!r}, expected {name!r}; nothing was changed")
+    _not_stopped(cancel, f"{verb} interrupted before it started: nothing was changed")
     with _Phase(on_event, verb, f"terraform apply ({verb})"):
-        result = operations.apply(engine, saved, on_event=on_event, total=summary.operations)
+        result = operations.apply(engine, saved, on_event=on_event, total=summary.operations, cancel=cancel)
     return ApplyResult(verb, summary, applied=True, seconds=result.seconds)
 
 
-def apply(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent = _ignore) -> ApplyResult:
+def apply(
+    engine: Engine,
+    workspace: Path,
+    confirm: Confirm,
+    on_event: OnEvent = _ignore,
+    cancel: Cancel | None = None,
+) -> ApplyResult:
     """Apply the saved plan: only if it matches the configuration, is not a destroy plan, passes the
     gate (configuration and plan) and the operator confirms."""
     saved = load_saved_plan(workspace)
@@ -244,21 +266,29 @@ def apply(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent =
     checked = gate(workspace, saved.plan_json, on_event)
     if not checked.ok:
         raise GateFailedError(checked.reports)
-    return _confirm_and_apply(engine, saved, summarize_file(saved.plan_json), "apply", confirm, on_event)
+    _not_stopped(cancel, "apply interrupted before it started: nothing was changed")
+    summary = summarize_file(saved.plan_json)
+    return _confirm_and_apply(engine, saved, summary, "apply", confirm, on_event, cancel)
 
 
-def destroy(engine: Engine, workspace: Path, confirm: Confirm, on_event: OnEvent = _ignore) -> ApplyResult:
+def destroy(
+    engine: Engine,
+    workspace: Path,
+    confirm: Confirm,
+    on_event: OnEvent = _ignore,
+    cancel: Cancel | None = None,
+) -> ApplyResult:
     """Plan the destruction of everything the workspace manages, then confirm and apply it."""
     with _Phase(on_event, "init", "terraform init"):
-        operations.init(engine, workspace)
+        operations.init(engine, workspace, on_event=on_event, cancel=cancel)
     with _Phase(on_event, "plan", "terraform plan -destroy"):
-        saved = operations.plan(engine, workspace, destroy=True, on_event=on_event)
+        saved = operations.plan(engine, workspace, destroy=True, on_event=on_event, cancel=cancel)
     summary = summarize_file(saved.plan_json)
     if summary.empty:
         discard_saved_plan(workspace)
         return ApplyResult("destroy", summary, applied=False)
     try:
-        return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event)
+        return _confirm_and_apply(engine, saved, summary, "destroy", confirm, on_event, cancel)
     except BaseException:
         operations.discard_quietly(workspace)  # made for this run only: never left for `apply` to trip on
         raise

@@ -5,6 +5,7 @@ that cannot be installed offline)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlfargate.errors import MlfargateError
@@ -13,8 +14,21 @@ if TYPE_CHECKING:
     from mlfargate.terraform.process import RunResult
 
 
+@dataclass(frozen=True)
+class Diagnostic:
+    """One of Terraform's own error diagnostics, as Terraform wrote it: the summary line and the detail
+    paragraph(s) under it (from the ``-json`` stream, or the ``Error:`` blocks of its text output)."""
+
+    summary: str
+    detail: str
+
+
 class TerraformError(MlfargateError):
-    """Terraform failed; the message is Terraform's first error, or a translation of a known one."""
+    """Terraform failed; the message is Terraform's first error, or a translation of a known one.
+    ``diagnostics`` keeps Terraform's own words (every error, summary and detail) for a front-end
+    that has room to show them."""
+
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 class StateLockedError(TerraformError):
@@ -105,9 +119,49 @@ def translate_error(text: str) -> MlfargateError | None:
 
 
 _WARNING_BOX = re.compile(r"╷\s*\n│ Warning:.*?╵", re.DOTALL)
+_BLOCK_START = re.compile(r"^(Error|Warning): ?(.*)$")
+
+
+def text_diagnostics(text: str) -> list[Diagnostic]:
+    """The ``Error:`` blocks of Terraform's human output (stderr without ``-json``), boxed (``│``) or
+    not: the summary after ``Error:``, the detail the lines up to the next block. Warnings are skipped."""
+    found: list[Diagnostic] = []
+    current: tuple[str, str, list[str]] | None = None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        stripped = line.lstrip()
+        if stripped[:1] in ("╷", "╵"):
+            continue
+        if stripped.startswith("│"):
+            line = stripped[1:].removeprefix(" ")
+        match = _BLOCK_START.match(line)
+        if match:
+            if current is not None and current[0] == "Error":
+                found.append(Diagnostic(current[1], "\n".join(current[2]).strip()))
+            current = (match.group(1), match.group(2).strip(), [])
+        elif current is not None:
+            current[2].append(line)
+    if current is not None and current[0] == "Error":
+        found.append(Diagnostic(current[1], "\n".join(current[2]).strip()))
+    return found
+
+
+def diagnostics_of(result: RunResult) -> tuple[Diagnostic, ...]:
+    """Terraform's error diagnostics of a failed command: from its ``-json`` events when it streamed
+    them, else parsed from its text output."""
+    if result.errors:
+        return tuple(Diagnostic(s, d) for s, d in result.errors)
+    return tuple(text_diagnostics(result.stderr or result.stdout))
 
 
 def failure(result: RunResult, what: str) -> MlfargateError:
+    error = _failure(result, what)
+    if isinstance(error, TerraformError):
+        error.diagnostics = diagnostics_of(result)
+    return error
+
+
+def _failure(result: RunResult, what: str) -> MlfargateError:
     text = "\n".join(f"{s}\n{d}" for s, d in result.errors) or ""
     text = f"{text}\n{result.stderr}\n{result.stdout if not result.events else ''}"
     translated = translate_error(text)

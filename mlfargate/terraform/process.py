@@ -7,6 +7,10 @@ Why a child process for every engine, the embedded one included:
   finish, state is saved). A second Ctrl-C is not forwarded: it produces an ``interrupt`` event
   explaining that forcing can lose state; a third forces (a second SIGINT, which Terraform treats as
   "exit immediately"). In-process, the Go runtime and Python would both own SIGINT.
+* Stopping from another thread: a SIGINT handler can only be installed in the main thread, so a
+  front-end that runs Terraform in a worker thread (the TUI) passes a :class:`Cancel` and calls
+  :meth:`Cancel.stop` (the graceful stop, as the first Ctrl-C) or :meth:`Cancel.force` (as the third).
+  The signal goes to the Terraform child only, never to the front-end's own process.
 * Streaming: the child's stdout is a pipe of ``-json`` lines read as they are written.
 * Isolation: ``-chdir`` changes the working directory of the whole process running Terraform core.
 """
@@ -27,7 +31,19 @@ from typing import Any, Literal
 
 from mlfargate.terraform.engine import Engine
 
-EventKind = Literal["start", "progress", "complete", "errored", "log", "diagnostic", "summary", "interrupt"]
+EventKind = Literal[
+    "start",  # apply: a resource operation started
+    "progress",  # apply: still running (Terraform's periodic progress, provisioner output)
+    "complete",  # apply: a resource operation finished
+    "errored",  # apply: a resource operation failed
+    "refresh",  # plan: a resource was read (refreshed) from its provider
+    "planned",  # plan: a resource change was planned
+    "init",  # init: one line of its output (modules, provider installation)
+    "log",
+    "diagnostic",
+    "summary",
+    "interrupt",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,8 @@ def _noop(_: ProgressEvent) -> None:
 class _Interrupts:
     """SIGINT policy while Terraform runs: forward once, warn on the second, force on the third.
 
+    The SIGINT handler (main thread) and a :class:`Cancel` (any thread) both come here; ``sent`` counts
+    the signals the child got, so a graceful stop is sent once and a forced one once after it.
     Installed before the child starts: a Ctrl-C while it is being started is forwarded as soon as it
     exists (never a KeyboardInterrupt that would kill it mid-start)."""
 
@@ -92,32 +110,98 @@ class _Interrupts:
         self.proc: subprocess.Popen[bytes] | None = None
         self.emit = emit
         self.count = 0
+        self.sent = 0
+        self._lock = threading.Lock()
 
     def __call__(self, signum: int, frame: object) -> None:
         self.count += 1
-        if self.proc is not None:
-            self._act(self.count)
+        if self.proc is None:
+            return  # forwarded by attach() once the child exists
+        if self.count == 1:
+            self.graceful()
+        elif self.count == 2:
+            if self.proc.poll() is None:
+                self.emit(
+                    "Terraform is still stopping. Forcing it now can lose state (resources created but not "
+                    "recorded). Press Ctrl-C again to force, or wait."
+                )
+        else:
+            self.force()
 
     def attach(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
         if self.count:
-            self._act(1)
+            self.graceful()
 
-    def _act(self, count: int) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            return
-        if count == 1:
+    def _send(self, at_most: int) -> bool:
+        """Send SIGINT unless the child has had ``at_most`` already, has not started or has ended."""
+        with self._lock:
+            if self.proc is None or self.sent >= at_most or self.proc.poll() is not None:
+                return False
+            self.sent += 1
             self.proc.send_signal(signal.SIGINT)
+            return True
+
+    def graceful(self) -> None:
+        self.count = max(self.count, 1)
+        if self._send(1):
             self.emit("interrupt received: Terraform is stopping gracefully and saving state")
-        elif count == 2:
-            self.emit(
-                "Terraform is still stopping. Forcing it now can lose state (resources created but not "
-                "recorded). Press Ctrl-C again to force, or wait."
-            )
-        else:
+
+    def force(self) -> None:
+        self.count = max(self.count, 3)
+        self._send(1)  # a force before any graceful stop still sends the graceful one first
+        if self._send(2):
             self.emit("forcing Terraform to stop; check the state with `terraform state list` afterwards")
-            self.proc.send_signal(signal.SIGINT)
+
+
+class Cancel:
+    """Stops the Terraform command running under it, from any thread (what the first and third
+    Ctrl-C do in the CLI, for front-ends whose Terraform runs in a worker thread).
+
+    Pass one to :func:`run` (and the operations and :mod:`mlfargate.flow` steps that take ``cancel``);
+    the command running when :meth:`stop` is called stops gracefully (Terraform finishes the resource
+    operations in flight and saves the state), and no later command starts. Signals go to the
+    Terraform child process only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: _Interrupts | None = None
+        self.requested = False
+        self.forced = False
+
+    def stop(self) -> None:
+        """Ask the running command to stop gracefully (again: nothing more is sent)."""
+        with self._lock:
+            self.requested = True
+            running = self._running
+        if running is not None:
+            running.graceful()
+
+    def force(self) -> None:
+        """Make the running command exit now (Terraform's second interrupt). Can lose state: resources
+        being created may not be recorded."""
+        with self._lock:
+            self.requested = self.forced = True
+            running = self._running
+        if running is not None:
+            running.force()
+
+    def _attach(self, running: _Interrupts) -> None:
+        with self._lock:
+            self._running = running
+            requested, forced = self.requested, self.forced
+        if forced:
+            running.force()
+        elif requested:
+            running.graceful()
+
+    def _detach(self) -> None:
+        with self._lock:
+            self._running = None
+
+
+class NotStartedError(Exception):
+    """:func:`run` was asked to start a command after its :class:`Cancel` was stopped."""
 
 
 def run(
@@ -127,10 +211,16 @@ def run(
     on_event: Callback = _noop,
     json_events: bool = False,
     total: int | None = None,
+    cancel: Cancel | None = None,
+    lines: bool = False,
 ) -> RunResult:
     """Run ``terraform -chdir=WORKSPACE ARGS`` and return its output; ``json_events`` streams
-    ``-json`` lines through ``on_event`` as :class:`ProgressEvent` while the command runs.
-    ``interrupted`` in the result says whether a Ctrl-C reached it (whatever Terraform then returned)."""
+    ``-json`` lines through ``on_event`` as :class:`ProgressEvent` while the command runs, ``lines``
+    streams every non-empty stdout line as an ``init`` event (commands without ``-json``). A stopped
+    ``cancel`` raises :class:`NotStartedError` instead of starting the command. ``interrupted`` in the
+    result says whether a Ctrl-C or a stop reached it (whatever Terraform then returned)."""
+    if cancel is not None and cancel.requested:
+        raise NotStartedError(args[0] if args else "terraform")
     argv = engine.argv(f"-chdir={workspace}", *args)
     started = time.monotonic()
     tracker = _Tracker(started, total)
@@ -155,6 +245,8 @@ def run(
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
         previous = signal.signal(signal.SIGINT, handler)
+    if cancel is not None:
+        cancel._attach(handler)
     events: list[dict[str, Any]] = []
     stdout_lines: list[str] = []
     stderr_chunks: list[bytes] = []
@@ -171,6 +263,8 @@ def run(
         handler.attach(proc)
         for line in _stream(proc, stderr_chunks):
             stdout_lines.append(line)
+            if lines and line.strip():
+                deliver(ProgressEvent("init", line.strip(), elapsed_s=time.monotonic() - started))
             if not json_events or not line.startswith("{"):
                 continue
             try:
@@ -183,6 +277,8 @@ def run(
                 deliver(progress)
         proc.wait()
     finally:
+        if cancel is not None:
+            cancel._detach()
         if proc is not None:
             if proc.poll() is None:
                 proc.kill()
@@ -201,7 +297,7 @@ def run(
         stderr=b"".join(stderr_chunks).decode(errors="replace"),
         events=events,
         seconds=time.monotonic() - started,
-        interrupted=handler.count > 0,
+        interrupted=handler.count > 0 or handler.sent > 0,
     )
 
 
@@ -273,6 +369,16 @@ class _Tracker:
             return make("errored")
         if kind == "provision_progress":
             return make("progress")
+        if kind == "refresh_complete":
+            return make("refresh")
+        if kind == "planned_change":
+            raw = event.get("change")
+            change: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            resource = change.get("resource") or {}
+            return ProgressEvent(
+                "planned", message, resource.get("addr"), change.get("action"), elapsed, None, self.done,
+                self.total,
+            )  # fmt: skip
         if kind == "change_summary":
             changes = event.get("changes", {})
             if self.total is None and changes.get("operation") == "plan":

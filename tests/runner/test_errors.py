@@ -96,3 +96,63 @@ def test_named_engine_missing_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("MLFARGATE_TERRAFORM", "embedded")
     assert engine_mod.select().source == "MLFARGATE_TERRAFORM"
     assert engine_mod.select("embedded").kind == "embedded"
+
+
+def test_a_failed_init_keeps_terraforms_own_diagnostic(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The one line is the translation; Terraform's own summary and detail come with it (a front-end
+    with room shows them)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+    )
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    lines: list[str] = []
+    with pytest.raises(tfdiag.ProviderUnavailableError) as exc:
+        tfops.init(
+            engine_mod.select("embedded", plugin_dir=mirror), ws, on_event=lambda e: lines.append(e.message)
+        )
+    assert [(d.summary, d.detail.split("\n")[0]) for d in exc.value.diagnostics] == [
+        (
+            "Failed to query available provider packages",
+            "Could not retrieve the list of available versions for provider hashicorp/aws:",
+        )
+    ]
+    assert str(mirror) in exc.value.diagnostics[0].detail
+    # init's own progress lines were streamed as it ran.
+    assert "- Finding latest version of hashicorp/aws..." in lines
+
+
+def test_a_failed_plan_keeps_every_error_diagnostic(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "main.tf").write_text(
+        'resource "terraform_data" "a" {\n  input = terraform_data.nope.output\n}\n'
+        'resource "terraform_data" "b" {\n  input = var.missing\n}\n'
+    )
+    tfops.init(embedded, tmp_path)
+    with pytest.raises(tfdiag.TerraformError) as exc:
+        tfops.plan(embedded, tmp_path)
+    found = {d.summary: d.detail for d in exc.value.diagnostics}
+    assert set(found) == {"Reference to undeclared resource", "Reference to undeclared input variable"}
+    assert (
+        'A managed resource "terraform_data" "nope" has not been declared'
+        in found["Reference to undeclared resource"]
+    )
+
+
+def test_text_diagnostics_read_boxed_and_plain_blocks() -> None:
+    boxed = (
+        "╷\n│ Warning: Deprecated\n│ \n│ old thing\n╵\n"
+        '╷\n│ Error: Invalid provider configuration\n│ \n│ Provider "aws" requires explicit\n'
+        "│ configuration.\n╵\n"
+    )
+    assert tfdiag.text_diagnostics(boxed) == [
+        tfdiag.Diagnostic(
+            "Invalid provider configuration", 'Provider "aws" requires explicit\nconfiguration.'
+        )
+    ]
+    plain = "\nError: One\n\nfirst detail\n\nError: Two\n\nsecond detail\n"
+    assert tfdiag.text_diagnostics(plain) == [
+        tfdiag.Diagnostic("One", "first detail"),
+        tfdiag.Diagnostic("Two", "second detail"),
+    ]

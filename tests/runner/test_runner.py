@@ -230,3 +230,42 @@ def test_doctor_reports_engine_and_version(tmp_path: Path) -> None:
     assert data["engine"] == "embedded" and data["chosen_by"] == "--terraform"
     assert data["version"].count(".") == 2
     assert data["filesystem_mirrors"] == ["/opt/mirror"]
+
+
+def test_the_summary_groups_by_module_and_names_what_forces_a_replacement(
+    embedded: Engine, make_ws: Callable[..., Path]
+) -> None:
+    module_v1 = 'resource "terraform_data" "x" {\n  triggers_replace = "v1"\n}\n'
+    ws = make_ws(
+        'module "net" {\n  source = "./net"\n}\nresource "terraform_data" "root" {\n  input = 1\n}\n',
+        extra={"net/main.tf": module_v1},
+    )
+    tfops.init(embedded, ws)
+    events: list[tfprocess.ProgressEvent] = []
+    first = plan_summary.summarize_file(tfops.plan(embedded, ws, on_event=events.append).plan_json)
+    assert {k: vars(v) for k, v in first.by_module.items()} == {
+        "(root)": {"add": 1, "change": 0, "destroy": 0, "replace": 0},
+        "module.net": {"add": 1, "change": 0, "destroy": 0, "replace": 0},
+    }
+    # The plan's own progress: each planned change with its address and action.
+    assert sorted((e.address, e.action) for e in events if e.kind == "planned") == [
+        ("module.net.terraform_data.x", "create"),
+        ("terraform_data.root", "create"),
+    ]
+    tfops.apply(embedded, tfstate.load_saved_plan(ws))
+    (ws / "net" / "main.tf").write_text(module_v1.replace("v1", "v2"))
+    events.clear()
+    second = plan_summary.summarize_file(tfops.plan(embedded, ws, on_event=events.append).plan_json)
+    assert {k: vars(v) for k, v in second.by_module.items()} == {
+        "module.net": {"add": 0, "change": 0, "destroy": 0, "replace": 1}
+    }
+    assert second.replacements == [
+        plan_summary.Replacement(
+            "module.net.terraform_data.x", "replace_because_cannot_update", ["triggers_replace"], "module.net"
+        )
+    ]
+    # Refreshing the existing resources is reported too.
+    assert {e.address for e in events if e.kind == "refresh"} == {
+        "module.net.terraform_data.x",
+        "terraform_data.root",
+    }
