@@ -68,7 +68,8 @@ class WorkspaceConflictError(MlfargateError):
         self.result = result
         self.edited = edited
         super().__init__(
-            f"{result.out_dir}: {', '.join(edited)} changed since mlfargate generated them; review the diff, "
+            f"{result.out_dir}: {', '.join(edited)} changed since mlfargate generated "
+            f"{'it' if len(edited) == 1 else 'them'}; review the diff, "
             "move your change into the spec, then rerun with --force to overwrite"
         )
 

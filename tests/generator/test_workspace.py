@@ -65,15 +65,28 @@ def test_refuses_to_overwrite_an_edited_file_unless_forced(tmp_path: Path) -> No
     edited = (out / "main.tf").read_text() + "\n# my hand edit\n"
     (out / "main.tf").write_text(edited)
     spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
-    with pytest.raises(WorkspaceConflictError, match=r"main\.tf changed since mlfargate generated") as info:
+    with pytest.raises(WorkspaceConflictError) as info:
         generate(spec, out)
     assert info.value.edited == ["main.tf"]
+    # One file is "it", several are "them".
+    assert f"{out}: main.tf changed since mlfargate generated it; review the diff" in str(info.value)
     assert "-# my hand edit" in {c.path: c for c in info.value.result.changes}["main.tf"].diff
     assert (out / "main.tf").read_text() == edited  # nothing was written
     result = generate(spec, out, Options(force=True))
     assert result.written and "# my hand edit" not in (out / "main.tf").read_text()
     # The manifest now vouches for the new files: the next run is clean again.
     assert not generate(spec, out).changed
+
+
+def test_several_edited_files_are_them(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    for name in ("main.tf", "variables.tf"):
+        (out / name).write_text((out / name).read_text() + "\n# my hand edit\n")
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    with pytest.raises(WorkspaceConflictError) as info:
+        generate(spec, out)
+    assert "main.tf, variables.tf changed since mlfargate generated them;" in str(info.value)
 
 
 def test_refuses_files_it_did_not_write(tmp_path: Path) -> None:
