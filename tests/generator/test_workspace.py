@@ -164,14 +164,44 @@ def test_cli_generate_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[st
     spec, out = _spec(tmp_path), tmp_path / "ws"
     assert main(["generate", str(spec), "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "+++ b/main.tf" in captured.out and "wrote hcl workspace (8 added)" in captured.out
+    # A new workspace: its files with their sizes, not a diff of every line of them.
+    lines = captured.out.splitlines()
+    assert lines[0] == "new files:" and lines[-1] == f"{out}: wrote hcl workspace (8 added)"
+    listed = {line.split()[0]: line.split()[1] for line in lines[1:-1]}
+    assert set(listed) == {p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".mlf")}
+    assert listed["main.tf"] == f"{(out / 'main.tf').stat().st_size:,}"
+    assert all(line.endswith(" bytes") for line in lines[1:-1])
+    assert "+++" not in captured.out and len(lines) == 10
     assert "this machine only" in captured.err
+    # --check on an up-to-date workspace says so, exit 0; nothing else on stdout.
     assert main(["generate", str(spec), "--out", str(out), "--check"]) == 0
-    assert "up to date" in capsys.readouterr().out
+    assert capsys.readouterr().out == f"{out}: up to date (8 files)\n"
+    # A regeneration shows the diff of what changes.
     spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
     assert main(["generate", str(spec), "--out", str(out), "--check", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["written"] is False and "main.tf" in data["changed"]
+    assert {f["path"]: f["bytes"] for f in data["files"]}["main.tf"] == len(
+        (out / "main.tf").read_bytes()
+    )  # the size of the file as it would be written (the same length here: 3 -> 5)
+    assert main(["generate", str(spec), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "--- a/main.tf\n+++ b/main.tf\n" in captured.out and "new files:" not in captured.out
+    assert captured.out.endswith(f"{out}: wrote hcl workspace (2 changed)\n")
+
+
+def test_cli_diff_shows_a_new_workspace_as_a_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    assert main(["generate", str(spec), "--out", str(out), "--check", "--diff"]) == 1
+    captured = capsys.readouterr().out
+    assert "--- /dev/null\n+++ b/main.tf\n" in captured and "would write:" not in captured
+    assert not out.exists()
+    assert main(["generate", str(spec), "--out", str(out), "--check"]) == 1
+    captured = capsys.readouterr().out
+    assert captured.startswith("would write:\n  .gitignore ") and "+++" not in captured
+    assert captured.endswith("out of date (8 added); run mlfargate generate to update it\n")
+    assert main(["generate", str(spec), "--out", str(out), "--diff"]) == 0
+    assert "+++ b/variables.tf" in capsys.readouterr().out
 
 
 def test_cli_conflict_prints_the_diff_and_one_error_line(
