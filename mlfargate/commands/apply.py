@@ -10,8 +10,8 @@ from mlfargate.commands._common import (
     emit_json,
     engine_from,
     out,
+    progress,
     render_gate,
-    show_events,
     typed_confirmation,
 )
 
@@ -37,12 +37,11 @@ def run(args: argparse.Namespace) -> int:
     workspace = flow.resolve_workspace(args.dir)
     engine = engine_from(args)
     try:
-        result = flow.apply(
-            engine, workspace, typed_confirmation(args.yes or args.json), on_event=show_events(args.json)
-        )
+        with progress(args.json) as show:
+            result = flow.apply(engine, workspace, typed_confirmation(args.yes or args.json), on_event=show)
     except flow.GateFailedError as failed:
         if not args.json:
-            render_gate(failed.reports)
+            render_gate(failed.reports, every_waiver=f"`mlfargate check {args.dir} --verbose`")
         raise
     from mlfargate.image import pin
 

@@ -10,7 +10,7 @@ from mlfargate.commands._common import (
     emit_json,
     engine_from,
     out,
-    show_events,
+    progress,
     typed_confirmation,
 )
 
@@ -33,9 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from mlfargate import flow
 
     workspace = flow.resolve_workspace(args.dir)
-    result = flow.destroy(
-        engine_from(args), workspace, typed_confirmation(args.yes), on_event=show_events(args.json)
-    )
+    with progress(args.json) as show:
+        result = flow.destroy(engine_from(args), workspace, typed_confirmation(args.yes), on_event=show)
     if not result.applied:
         if args.json:
             emit_json({"destroyed": False, "summary": result.summary.to_dict()})
