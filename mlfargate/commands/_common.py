@@ -55,6 +55,16 @@ def err(line: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Help
+
+
+def examples(*commands: str) -> str:
+    """A subcommand's ``epilog``: its example command lines, printed as written under ``--help``."""
+    head = "example:" if len(commands) == 1 else "examples:"
+    return "\n".join([head, *(f"  {command}" for command in commands)])
+
+
+# --------------------------------------------------------------------------------------------------
 # Tables and numbers
 
 

@@ -9,6 +9,7 @@ from mlfargate.commands._common import (
     add_engine_args,
     emit_json,
     engine_from,
+    examples,
     out,
     progress,
     render_gate,
@@ -23,6 +24,10 @@ def register(sub: Subparsers) -> None:
         description="Apply the plan saved by `mlfargate plan`. Refuses a missing plan, a plan made from "
         "another configuration, and a plan that fails the policy gate; asks for the workspace name to be "
         "typed unless --yes. Ctrl-C stops Terraform gracefully (state saved).",
+        epilog=examples(
+            "mlfargate plan environments/prod && mlfargate apply environments/prod",
+            "mlfargate apply environments/prod --yes --json",
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     add_engine_args(p)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mlfargate.commands._common import Subparsers, emit_json, err, progress, render_gate
+from mlfargate.commands._common import Subparsers, emit_json, err, examples, progress, render_gate
 
 
 def register(sub: Subparsers) -> None:
@@ -15,6 +15,11 @@ def register(sub: Subparsers) -> None:
         "local modules, and on its saved plan when `mlfargate plan` made one. Prints the verdict, every "
         "failure, and the waivers grouped by check (every waiver with --verbose or --json); says what it "
         "is checking while it works (stderr). Exits 1 when any unwaived failure remains.",
+        epilog=examples(
+            "mlfargate check environments/prod",
+            "mlfargate check environments/prod --verbose",
+            "mlfargate check environments/prod --json",
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     p.add_argument(

@@ -9,6 +9,7 @@ from mlfargate.commands._common import (
     add_engine_args,
     emit_json,
     engine_from,
+    examples,
     out,
     progress,
     typed_confirmation,
@@ -21,6 +22,9 @@ def register(sub: Subparsers) -> None:
         help="plan -destroy, summary, typed confirmation, apply",
         description="Destroy everything the workspace manages: plan -destroy, show the summary, ask for "
         "the workspace name to be typed (unless --yes), apply.",
+        epilog=examples(
+            "mlfargate destroy environments/dev", "mlfargate destroy environments/dev --yes --json"
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     add_engine_args(p)

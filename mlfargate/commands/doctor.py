@@ -17,6 +17,7 @@ from mlfargate.commands._common import (
     add_live_args,
     emit_json,
     engine_from,
+    examples,
     live_watcher,
     out,
 )
@@ -30,6 +31,7 @@ def register(sub: Subparsers) -> None:
         "provider mirror (--plugin-dir, CLI config filesystem_mirror) and the checkov version. With SPEC: "
         "read the deployed service (like `mlfargate status`) and turn failure patterns into advice, each with "
         "the evidence it matched; unknown failures are shown raw. Exit 1 when there is something to fix.",
+        epilog=examples("mlfargate doctor", "mlfargate doctor mine.yaml", "mlfargate doctor --json"),
     )
     p.add_argument("spec", nargs="?", help="spec file of a deployed service (omit to report the engine only)")
     add_engine_args(p)

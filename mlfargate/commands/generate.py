@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, err, out
+from mlfargate.commands._common import Subparsers, emit_json, err, examples, out
 from mlfargate.generate.model import Options, WorkspaceError
 from mlfargate.generate.sources import DEFAULT_MODULES_REPO, MODULES_REPO_ENV
 from mlfargate.generate.workspace import GenerateResult, WorkspaceConflictError, generate
@@ -92,6 +92,12 @@ def register(sub: Subparsers) -> None:
         description="Render a Terraform root workspace from a spec: versions/providers/main/variables/"
         "outputs/terraform.tfvars and a copy of the spec (--format hcl), or a CDK Terrain app and its "
         "synthesized cdk.tf.json (--format cdktf).",
+        epilog=examples(
+            "mlfargate generate mine.yaml --out environments/mine",
+            "mlfargate generate mine.yaml --out environments/mine --diff",
+            "mlfargate generate mine.yaml --out environments/mine --check",
+            "mlfargate generate mine.yaml --out build/cdk --format cdktf",
+        ),
     )
     p.add_argument("spec", nargs="?", default=DEFAULT_FILE, help=f"spec file (default {DEFAULT_FILE})")
     p.add_argument("--out", required=True, help="workspace directory, e.g. environments/prod")

@@ -10,6 +10,7 @@ from mlfargate.commands._common import (
     emit_json,
     engine_from,
     err,
+    examples,
     out,
     progress,
     render_gate,
@@ -24,6 +25,11 @@ def register(sub: Subparsers) -> None:
         description="Run terraform init (no input, lock file respected) and plan to DIR/.mlfargate/tfplan, "
         "show a summary per resource type with replacements called out, then run the policy gate on "
         "the plan. `mlfargate apply` applies exactly this plan.",
+        epilog=examples(
+            "mlfargate plan environments/prod",
+            "mlfargate plan environments/prod --terraform embedded --plugin-dir ~/provider-mirror",
+            "mlfargate plan environments/prod --json > plan.json",
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     add_engine_args(p)
