@@ -277,6 +277,7 @@ class Progress:
         self._counts: dict[str, int] = {}
         self._frame = 0
         self._drawn = False
+        self.closed = False  # stderr has no reader
 
     # -- the context manager -----------------------------------------------------------------------
 
@@ -298,6 +299,8 @@ class Progress:
                 self._line(f"{self._mark(False)} {line}" if self.tty else line)
             self._clear()
             self._phase = None
+        if self.closed and kind is None:
+            raise OutputClosed  # now that the flow step has done what it was asked to
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -379,15 +382,29 @@ class Progress:
 
     def _line(self, text: str) -> None:
         """A line kept on the screen (above the status line on a terminal)."""
+        from mlfargate.errors import one_line
+
         self._clear()
-        err(text)
+        self._write(f"{one_line(text)}\n")
         if self._phase is not None and self.tty:
             self._draw()
 
     def _clear(self) -> None:
         if self._drawn:
-            _write(self.stream, "\r\x1b[2K")
+            self._write("\r\x1b[2K")
             self._drawn = False
+
+    def _write(self, text: str) -> None:
+        """Progress is best effort: when stderr has no reader, the flow step still does what it was
+        asked to (an apply is never stopped between its confirmation and Terraform, nor cut short);
+        leaving the context raises :class:`OutputClosed` afterwards."""
+        if self.closed:
+            return
+        try:
+            _write(self.stream, text)
+            self.stream.flush()
+        except (OutputClosed, BrokenPipeError):
+            self.closed = True
 
     def _draw(self) -> None:
         import time
@@ -403,8 +420,7 @@ class Progress:
             text += f"  {self._step}"
         width = _width(self.stream) - 1
         text = one_line(text, limit=max(width, 10))
-        _write(self.stream, f"\r\x1b[2K{text}")
-        self.stream.flush()
+        self._write(f"\r\x1b[2K{text}")
         self._drawn = True
 
     def _tick(self) -> None:
@@ -413,7 +429,7 @@ class Progress:
                 self._frame += 1
                 try:
                     self._draw()
-                except (OSError, ValueError, OutputClosed):  # the terminal went away: stop drawing
+                except (OSError, ValueError):  # the terminal went away: stop drawing
                     return
 
 
