@@ -194,7 +194,11 @@ def test_apply_asks_for_the_workspace_name(make_ws: Callable[..., Path]) -> None
     apply = _cli(ws, "apply")  # stdin is not a terminal and no --yes
     _, err = apply.communicate(timeout=120)
     assert apply.returncode == 1
-    assert err.strip() == "error: refusing to apply without confirmation: stdin is not a terminal; pass --yes"
+    *progress, last = err.strip().splitlines()
+    assert last == "error: refusing to apply without confirmation: stdin is not a terminal; pass --yes"
+    assert progress[0] == "policy gate (checkov) ..." and progress[-1].startswith(
+        "policy gate (checkov): done"
+    )
 
 
 def test_missing_provider_offline_is_one_line(
