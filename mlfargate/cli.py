@@ -10,12 +10,13 @@ import argparse
 import contextlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlfargate import __version__
 from mlfargate.commands import discover
-from mlfargate.commands._common import OutputClosed, err
+from mlfargate.commands._common import OutputClosed, err, examples
 from mlfargate.errors import MlfargateError
 
 if TYPE_CHECKING:
@@ -26,7 +27,42 @@ if TYPE_CHECKING:
 EXIT_PIPE = 128 + 13
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with descriptions and epilogs kept as paragraphs: prose is wrapped to the
+    terminal as usual, an indented line (an example command) is printed as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines: list[str] = []
+        prose: list[str] = []
+
+        def flush() -> None:
+            if prose:
+                lines.append(
+                    textwrap.fill(" ".join(prose), width, initial_indent=indent, subsequent_indent=indent)
+                )
+                prose.clear()
+
+        for line in text.splitlines():
+            if not line.strip():
+                flush()
+                lines.append("")
+            elif line[0] in " \t":
+                flush()
+                lines.append(indent + line)
+            else:
+                prose.append(line.strip())
+        flush()
+        return "\n".join(lines)
+
+
 class _Parser(argparse.ArgumentParser):
+    """Every parser of the CLI (subcommands too): help with paragraphs and examples kept
+    (:class:`HelpFormatter`), and a command group run bare prints its help (see :func:`_run`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         # argparse drops write errors (so `--help | head -1` would exit 0 having lost its text); let a
         # closed pipe reach main(), which stops like every other command does.
@@ -38,13 +74,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mlfargate",
         description="Deploy an ML model server on AWS ECS: spec -> Terraform workspace -> plan/apply, "
-        "with cost estimates and GPU sizing. GPUs run on ECS on EC2 or Managed Instances, never Fargate.",
+        "with cost estimates and GPU sizing. GPUs run on ECS on EC2 or Managed Instances, never Fargate. "
+        "`mlfargate COMMAND --help` describes each command, with examples.",
+        epilog=examples(
+            "mlfargate init --out mine.yaml && mlfargate validate mine.yaml",
+            "mlfargate cost mine.yaml",
+            "mlfargate generate mine.yaml --out environments/mine",
+            "mlfargate plan environments/mine && mlfargate apply environments/mine",
+        ),
     )
     parser.add_argument("--version", action="version", version=f"mlfargate {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in discover():
         module.register(sub)
+    _bare_prints_help(parser)
     return parser
+
+
+def _bare_prints_help(parser: argparse.ArgumentParser) -> None:
+    """``mlfargate`` (or a command group such as ``mlfargate image``) without a command prints its help,
+    exit 0, as ``kubectl`` and ``docker`` do, instead of a usage error: the handler of every parser that
+    has subcommands is its own help."""
+
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(handler=show_help)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            action.required = False
+            for child in action.choices.values():
+                if any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
+                    _bare_prints_help(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

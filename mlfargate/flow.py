@@ -50,6 +50,14 @@ class PhaseFinished:
 
 
 @dataclass(frozen=True)
+class PhaseStep:
+    """What a phase is doing now (the gate: the configuration, then the saved plan)."""
+
+    phase: Phase
+    message: str
+
+
+@dataclass(frozen=True)
 class GateChecked:
     """The gate's reports (configuration, and the plan when there is one)."""
 
@@ -63,10 +71,10 @@ class SummaryReady:
     summary: PlanSummary
 
 
-#: What ``on_event`` receives: phases, the gate's reports, the plan summary, and Terraform's own
+#: What ``on_event`` receives: phases and their steps, the gate's reports, the plan summary, and Terraform's own
 #: progress (resources planned/creating/created/failed with elapsed times, interrupts) as
 #: :class:`~mlfargate.terraform.process.ProgressEvent`.
-Event = PhaseStarted | PhaseFinished | GateChecked | SummaryReady | ProgressEvent
+Event = PhaseStarted | PhaseStep | PhaseFinished | GateChecked | SummaryReady | ProgressEvent
 OnEvent = Callable[[Event], None]
 
 
@@ -238,10 +246,13 @@ def gate(workspace: Path, plan_json: Path | None = None, on_event: OnEvent = _ig
     _synth_if_needed(workspace, on_event)
     with _Phase(on_event, "gate", "policy gate (checkov)"):
         if _is_stack_dir(workspace):
+            on_event(PhaseStep("gate", f"checking the HCL twin of the CDK Terrain stack in {workspace}"))
             reports = _gate_stack(workspace, plan_json)
         else:
+            on_event(PhaseStep("gate", f"checking the configuration in {workspace}"))
             reports = [policy_gate.scan_directory(workspace)]
             if plan_json is not None and plan_json.is_file():
+                on_event(PhaseStep("gate", f"checking the saved plan {plan_json.name}"))
                 reports.append(policy_gate.scan_plan(plan_json, workspace))
     result = GateResult(reports)
     on_event(GateChecked(reports))

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from mlfargate import flow
     from mlfargate.live.collect import Watcher
-    from mlfargate.policy.report import PolicyReport
+    from mlfargate.policy.report import PolicyReport, Waiver
     from mlfargate.spec.model import Spec
     from mlfargate.terraform.engine import Engine
     from mlfargate.terraform.plan_summary import PlanSummary
+    from mlfargate.terraform.process import ProgressEvent
 
 #: The type of the object ``register(subparsers)`` receives.
 if TYPE_CHECKING:
@@ -51,6 +52,16 @@ def err(line: str) -> None:
     from mlfargate.errors import one_line
 
     _write(sys.stderr, f"{one_line(line)}\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# Help
+
+
+def examples(*commands: str) -> str:
+    """A subcommand's ``epilog``: its example command lines, printed as written under ``--help``."""
+    head = "example:" if len(commands) == 1 else "examples:"
+    return "\n".join([head, *(f"  {command}" for command in commands)])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,7 +165,10 @@ def live_watcher(spec: Spec, args: argparse.Namespace) -> Watcher:
 # The deploy flow in a terminal
 
 
-def render_gate(reports: list[PolicyReport]) -> None:
+def render_gate(reports: list[PolicyReport], verbose: bool = False, every_waiver: str = "--verbose") -> None:
+    """The gate's reports: verdict and counts, then everything that blocks (unparsed, unchecked, each
+    failure by severity); the waivers grouped by check with one reason each, or every waiver with
+    ``verbose`` (``every_waiver`` says how to ask for that)."""
     for report in reports:
         what = "configuration" if report.kind == "directory" else "plan"
         verdict = "pass" if report.ok else "FAIL"
@@ -172,8 +186,35 @@ def render_gate(reports: list[PolicyReport]) -> None:
             for f in findings:
                 note = f" ({f.note})" if f.note else ""
                 out(f"    {f.check_id} {f.resource} at {f.location}: {f.check_name}{note}")
-        for w in report.waived:
-            out(f"  waived {w.check_id} {w.resource} at {w.location}: {w.reason}")
+        if verbose:
+            for w in report.waived:
+                out(f"  waived {w.check_id} {w.resource} at {w.location}: {w.reason}")
+        elif report.waived:
+            out(f"  waived, by check (every waiver with {every_waiver}):")
+            groups = _waivers_by_check(report)
+            width = max(len(check_id) for check_id, _, _ in groups)
+            count_width = max(len(str(len(waivers))) for _, waivers, _ in groups) + 1
+            for check_id, waivers, reasons in groups:
+                others = len(reasons) - 1
+                more = f" (+{others} other reason{'s' if others > 1 else ''})" if others else ""
+                out(
+                    f"    {check_id.ljust(width)}  {f'x{len(waivers)}'.rjust(count_width)}  {reasons[0]}{more}"
+                )
+
+
+def _waivers_by_check(report: PolicyReport) -> list[tuple[str, list[Waiver], list[str]]]:
+    """(check id, its waivers, their distinct reasons, most used first) per waived check: the most
+    waived checks first."""
+    from collections import Counter
+
+    by_check: dict[str, list[Waiver]] = {}
+    for w in report.waived:
+        by_check.setdefault(w.check_id, []).append(w)
+    groups = []
+    for check_id, waivers in by_check.items():
+        reasons = [reason for reason, _ in Counter(w.reason for w in waivers).most_common()]
+        groups.append((check_id, waivers, reasons))
+    return sorted(groups, key=lambda g: (-len(g[1]), g[0]))
 
 
 def render_summary(summary: PlanSummary) -> None:
@@ -189,26 +230,219 @@ def render_summary(summary: PlanSummary) -> None:
         out(f"  REPLACE {r.address}{why}{paths}: destroyed and re-created")
 
 
-def show_events(json_mode: bool) -> flow.OnEvent:
-    """The flow's events in a terminal: the plan summary before the confirmation (stdout), Terraform's
-    per-resource progress (stderr); interrupts always, even with --json."""
-    from mlfargate import flow
-    from mlfargate.terraform.process import ProgressEvent
+class Progress:
+    """The deploy flow's events in a terminal, as they happen: what :func:`mlfargate.flow.plan`,
+    ``apply``, ``destroy`` and ``gate`` are doing, so a slow step (a provider download, checkov) never
+    looks hung.
 
-    def show(event: flow.Event) -> None:
-        if isinstance(event, flow.SummaryReady) and not json_mode:
-            render_summary(event.summary)
-        if not isinstance(event, ProgressEvent):
-            return
-        if event.kind == "interrupt":
-            err(event.message)
-            return
-        if json_mode or event.kind not in ("start", "complete", "errored", "progress", "log"):
-            return
-        count = f"{event.done}/{event.total}" if event.total else f"{event.done}"
-        err(f"[{event.elapsed_s:6.1f}s] {count:>7} {event.message.strip()}")
+    On stderr, each phase (terraform init, plan, the policy gate, apply) and its steps: on a terminal,
+    one status line redrawn in place (a spinner, the phase, its elapsed seconds, its latest step: the
+    provider being installed, the resource just refreshed), each finished phase and Terraform's
+    per-resource apply lines kept above it; elsewhere (a pipe, a CI log) plain lines: one when a phase
+    starts and ends, init's own lines, each refresh, each resource operation. On stdout, the plan
+    summary before the confirmation. With ``json_mode`` only interrupts are shown (stdout stays one
+    JSON document). Interrupts (what Ctrl-C does) are always shown.
 
-    return show
+    Use it as a context manager around the flow call: leaving it stops the spinner and marks a phase
+    that did not finish, above the error line."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+    ASCII_FRAMES = "|/-\\"
+
+    def __init__(self, json_mode: bool, *, tty: bool | None = None, interval: float = 0.1) -> None:
+        import threading
+
+        self.stream = sys.stderr
+        self.json_mode = json_mode
+        self.tty = _isatty(self.stream) if tty is None else tty
+        self.interval = interval
+        encoding = (getattr(self.stream, "encoding", None) or "").lower().replace("-", "")
+        self.unicode = encoding in ("utf8", "utf8sig")
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._phase: str | None = None  # the running phase's message
+        self._started = 0.0
+        self._step = ""
+        self._counts: dict[str, int] = {}
+        self._frame = 0
+        self._drawn = False
+        self.closed = False  # stderr has no reader
+
+    # -- the context manager -----------------------------------------------------------------------
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, *_: object) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=1)
+        with self._lock:
+            if self._phase is not None and kind is not None:
+                import time
+
+                interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "exit_code", 0) == 130
+                what = "interrupted" if interrupted else "failed"
+                line = f"{self._phase}: {what} after {time.monotonic() - self._started:.1f}s"
+                self._phase = None  # no status line under it
+                self._line(f"{self._mark(False)} {line}" if self.tty else line)
+            self._clear()
+            self._phase = None
+        if self.closed and kind is None:
+            raise OutputClosed  # now that the flow step has done what it was asked to
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def __call__(self, event: flow.Event) -> None:
+        from mlfargate import flow
+        from mlfargate.terraform.process import ProgressEvent
+
+        with self._lock:
+            if isinstance(event, ProgressEvent) and event.kind == "interrupt":
+                self._line(event.message)
+                return
+            if self.json_mode:
+                return
+            if isinstance(event, flow.SummaryReady):
+                self._clear()
+                render_summary(event.summary)
+            elif isinstance(event, flow.PhaseStarted):
+                self._start(event.message)
+            elif isinstance(event, flow.PhaseFinished):
+                self._finish(event.message, event.seconds)
+            elif isinstance(event, flow.PhaseStep):
+                self._show_step(event.message, plain=True)
+            elif isinstance(event, ProgressEvent):
+                self._progress(event)
+
+    def _start(self, message: str) -> None:
+        import threading
+        import time
+
+        self._phase, self._started, self._step, self._counts = message, time.monotonic(), "", {}
+        if not self.tty:
+            self._line(f"{message} ...")
+            return
+        self._draw()
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="mlfargate-progress", daemon=True)
+            self._ticker.start()
+
+    def _finish(self, message: str, seconds: float) -> None:
+        self._phase = None
+        self._line(
+            f"{self._mark(True)} {message}: done in {seconds:.1f}s"
+            if self.tty
+            else f"{message}: done in {seconds:.1f}s"
+        )
+
+    def _show_step(self, message: str, plain: bool) -> None:
+        self._step = message
+        if self.tty:
+            self._draw()
+        elif plain:
+            self._line(f"  {message}")
+
+    def _progress(self, event: ProgressEvent) -> None:
+        message = event.message.strip()
+        if event.kind == "init":
+            self._show_step(message, plain=True)
+        elif event.kind in ("refresh", "planned"):
+            self._counts[event.kind] = self._counts.get(event.kind, 0) + 1
+            counts = ", ".join(
+                f"{n} {'refreshed' if k == 'refresh' else 'planned'}" for k, n in self._counts.items()
+            )
+            if self.tty:
+                self._show_step(f"{counts}: {message}", plain=False)
+            elif event.kind == "refresh":
+                self._line(f"  {message}")
+        elif event.kind in ("start", "complete", "errored", "progress", "log"):
+            count = f"{event.done}/{event.total}" if event.total else f"{event.done}"
+            self._line(f"[{event.elapsed_s:6.1f}s] {count:>7} {message}")
+            if self.tty:
+                self._step = message
+
+    # -- drawing -----------------------------------------------------------------------------------
+
+    def _mark(self, ok: bool) -> str:
+        if self.unicode:
+            return "✓" if ok else "✗"
+        return "ok" if ok else "FAILED"
+
+    def _line(self, text: str) -> None:
+        """A line kept on the screen (above the status line on a terminal)."""
+        from mlfargate.errors import one_line
+
+        self._clear()
+        self._write(f"{one_line(text)}\n")
+        if self._phase is not None and self.tty:
+            self._draw()
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self._write("\r\x1b[2K")
+            self._drawn = False
+
+    def _write(self, text: str) -> None:
+        """Progress is best effort: when stderr has no reader, the flow step still does what it was
+        asked to (an apply is never stopped between its confirmation and Terraform, nor cut short);
+        leaving the context raises :class:`OutputClosed` afterwards."""
+        if self.closed:
+            return
+        try:
+            _write(self.stream, text)
+            self.stream.flush()
+        except (OutputClosed, BrokenPipeError):
+            self.closed = True
+
+    def _draw(self) -> None:
+        import time
+
+        from mlfargate.errors import one_line
+
+        if self._phase is None:
+            return
+        frames = self.FRAMES if self.unicode else self.ASCII_FRAMES
+        spinner = frames[self._frame % len(frames)]
+        text = f"{spinner} {self._phase} {time.monotonic() - self._started:5.1f}s"
+        if self._step:
+            text += f"  {self._step}"
+        width = _width(self.stream) - 1
+        text = one_line(text, limit=max(width, 10))
+        self._write(f"\r\x1b[2K{text}")
+        self._drawn = True
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                self._frame += 1
+                try:
+                    self._draw()
+                except (OSError, ValueError):  # the terminal went away: stop drawing
+                    return
+
+
+def progress(json_mode: bool) -> Progress:
+    """The flow's events in this terminal (see :class:`Progress`): ``with progress(args.json) as show:``
+    then ``on_event=show``."""
+    return Progress(json_mode)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _width(stream: TextIO) -> int:
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def typed_confirmation(yes: bool) -> flow.Confirm:

@@ -9,9 +9,10 @@ from mlfargate.commands._common import (
     add_engine_args,
     emit_json,
     engine_from,
+    examples,
     out,
+    progress,
     render_gate,
-    show_events,
     typed_confirmation,
 )
 
@@ -23,6 +24,10 @@ def register(sub: Subparsers) -> None:
         description="Apply the plan saved by `mlfargate plan`. Refuses a missing plan, a plan made from "
         "another configuration, and a plan that fails the policy gate; asks for the workspace name to be "
         "typed unless --yes. Ctrl-C stops Terraform gracefully (state saved).",
+        epilog=examples(
+            "mlfargate plan environments/prod && mlfargate apply environments/prod",
+            "mlfargate apply environments/prod --yes --json",
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     add_engine_args(p)
@@ -37,12 +42,11 @@ def run(args: argparse.Namespace) -> int:
     workspace = flow.resolve_workspace(args.dir)
     engine = engine_from(args)
     try:
-        result = flow.apply(
-            engine, workspace, typed_confirmation(args.yes or args.json), on_event=show_events(args.json)
-        )
+        with progress(args.json) as show:
+            result = flow.apply(engine, workspace, typed_confirmation(args.yes or args.json), on_event=show)
     except flow.GateFailedError as failed:
         if not args.json:
-            render_gate(failed.reports)
+            render_gate(failed.reports, every_waiver=f"`mlfargate check {args.dir} --verbose`")
         raise
     from mlfargate.image import pin
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, money, out, qty, table
+from mlfargate.commands._common import Subparsers, emit_json, examples, money, out, qty, table
 from mlfargate.spec.model import DEFAULT_FILE
 
 
@@ -64,7 +64,13 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
-        "cost", help="estimate the monthly cost of a spec (floor and ceiling, Spot and schedules)"
+        "cost",
+        help="estimate the monthly cost of a spec (floor and ceiling, Spot and schedules)",
+        description="Estimate the monthly cost of a spec, line by line: a floor (the minimum task count "
+        "in force at each minute of the week, scheduled scale-downs included) and a ceiling (the maximum), "
+        "the Spot share at Spot prices, and the assumptions made. Prices come from the bundled snapshot, "
+        "or the cache `mlfargate prices refresh` writes.",
+        epilog=examples("mlfargate cost mine.yaml", "mlfargate cost mine.yaml --bundled --json"),
     )
     p.add_argument("spec", nargs="?", default=DEFAULT_FILE, help=f"spec file (default {DEFAULT_FILE})")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

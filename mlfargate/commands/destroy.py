@@ -9,8 +9,9 @@ from mlfargate.commands._common import (
     add_engine_args,
     emit_json,
     engine_from,
+    examples,
     out,
-    show_events,
+    progress,
     typed_confirmation,
 )
 
@@ -21,6 +22,9 @@ def register(sub: Subparsers) -> None:
         help="plan -destroy, summary, typed confirmation, apply",
         description="Destroy everything the workspace manages: plan -destroy, show the summary, ask for "
         "the workspace name to be typed (unless --yes), apply.",
+        epilog=examples(
+            "mlfargate destroy environments/dev", "mlfargate destroy environments/dev --yes --json"
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     add_engine_args(p)
@@ -33,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from mlfargate import flow
 
     workspace = flow.resolve_workspace(args.dir)
-    result = flow.destroy(
-        engine_from(args), workspace, typed_confirmation(args.yes), on_event=show_events(args.json)
-    )
+    with progress(args.json) as show:
+        result = flow.destroy(engine_from(args), workspace, typed_confirmation(args.yes), on_event=show)
     if not result.applied:
         if args.json:
             emit_json({"destroyed": False, "summary": result.summary.to_dict()})

@@ -17,6 +17,7 @@ from mlfargate.commands._common import (
     add_live_args,
     emit_json,
     engine_from,
+    examples,
     live_watcher,
     out,
 )
@@ -30,6 +31,7 @@ def register(sub: Subparsers) -> None:
         "provider mirror (--plugin-dir, CLI config filesystem_mirror) and the checkov version. With SPEC: "
         "read the deployed service (like `mlfargate status`) and turn failure patterns into advice, each with "
         "the evidence it matched; unknown failures are shown raw. Exit 1 when there is something to fix.",
+        epilog=examples("mlfargate doctor", "mlfargate doctor mine.yaml", "mlfargate doctor --json"),
     )
     p.add_argument("spec", nargs="?", help="spec file of a deployed service (omit to report the engine only)")
     add_engine_args(p)
@@ -52,10 +54,14 @@ def run(args: argparse.Namespace) -> int:
 
     engine = engine_from(args)
     version = engine.version()
-    cfg = engine.cli_config or (
-        Path(os.environ["TF_CLI_CONFIG_FILE"]) if os.environ.get("TF_CLI_CONFIG_FILE") else None
-    )
+    cfg, cfg_from = _cli_config(engine.cli_config)
     mirrors = cli_config_mirrors(cfg)
+    warnings: list[str] = []
+    if cfg is not None and not cfg.is_file():
+        warnings.append(
+            f"{cfg} (from {cfg_from}) is missing: Terraform warns about it on every command; create it or "
+            f"unset {cfg_from}"
+        )
     data: dict[str, object] = {
         "engine": engine.kind,
         "name": engine.name,
@@ -64,17 +70,34 @@ def run(args: argparse.Namespace) -> int:
         "version": version,
         "plugin_dir": str(engine.plugin_dir) if engine.plugin_dir else None,
         "cli_config": str(cfg) if cfg else None,
+        "cli_config_from": cfg_from,
+        "cli_config_exists": cfg.is_file() if cfg else None,
         "filesystem_mirrors": mirrors,
         "checkov": metadata.version("checkov"),
+        "warnings": warnings,
     }
     if args.json:
         emit_json(data)
         return 0
     out(f"terraform engine: {engine.describe()} (chosen by {engine.source}), version {version}")
     out(f"provider plugin dir: {data['plugin_dir'] or 'none (providers come from the registry or a mirror)'}")
-    out(f"CLI config: {data['cli_config'] or 'none'}; filesystem mirrors: {', '.join(mirrors) or 'none'}")
+    config = warnings[0] if warnings else str(cfg) if cfg else "none"
+    out(f"CLI config: {config}; filesystem mirrors: {', '.join(mirrors) or 'none'}")
     out(f"policy gate: checkov {data['checkov']} (in-process)")
     return 0
+
+
+def _cli_config(given: Path | None) -> tuple[Path | None, str | None]:
+    """The CLI config Terraform will read and what names it: --cli-config, TF_CLI_CONFIG_FILE, the
+    legacy TERRAFORM_CONFIG, then ~/.terraformrc; (None, None) when there is none (mlfargate then runs
+    Terraform with an empty one). A file named by the environment may not exist."""
+    if given is not None:
+        return given, "--cli-config"
+    for name in ("TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG"):
+        if os.environ.get(name):
+            return Path(os.environ[name]), name
+    home = Path.home() / ".terraformrc"
+    return (home, "~/.terraformrc") if home.is_file() else (None, None)
 
 
 def run_spec(args: argparse.Namespace) -> int:

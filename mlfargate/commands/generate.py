@@ -1,7 +1,8 @@
 """``mlfargate generate SPEC --out DIR``: a Terraform workspace (HCL, or a CDK Terrain app) from a spec.
 
-Regenerating shows a unified diff of every changed file and refuses to overwrite files the operator
-edited unless ``--force``; ``--check`` only reports (exit 1 when the workspace is out of date). A
+A new workspace is listed file by file with sizes (``--diff`` shows its content as a diff); regenerating
+shows a unified diff of every changed file and refuses to overwrite files the operator edited unless
+``--force``; ``--check`` only reports (exit 1 when the workspace is out of date). A
 regeneration is all or nothing, and one interrupted earlier is restored first (a ``note:`` says so).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, err, out
+from mlfargate.commands._common import Subparsers, emit_json, err, examples, out
 from mlfargate.generate.model import Options, WorkspaceError
 from mlfargate.generate.sources import DEFAULT_MODULES_REPO, MODULES_REPO_ENV
 from mlfargate.generate.workspace import GenerateResult, WorkspaceConflictError, generate
@@ -21,6 +22,26 @@ def _print_diffs(result: GenerateResult) -> None:
     for change in result.changed:
         if change.diff:
             out(change.diff.rstrip("\n"))
+
+
+def _print_new_files(result: GenerateResult) -> None:
+    """A new workspace: its files with their sizes (the diff of a file that did not exist is the whole
+    file: hundreds of ``+`` lines before the line that matters)."""
+    sizes = [f"{c.size:,} bytes" for c in result.changed]
+    path_width = max(len(c.path) for c in result.changed)
+    size_width = max(len(size) for size in sizes)
+    out("new files:" if result.written else "would write:")
+    for change, size in zip(result.changed, sizes, strict=True):
+        out(f"  {change.path.ljust(path_width)}  {size.rjust(size_width)}")
+
+
+def _print_changes(result: GenerateResult, diff: bool) -> None:
+    """What generate changed (or would): the diff on regeneration or with --diff, else for a new
+    workspace the list of its files."""
+    if result.new and not diff:
+        _print_new_files(result)
+    else:
+        _print_diffs(result)
 
 
 def _summary(result: GenerateResult, check: bool) -> str:
@@ -57,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(result.to_dict())
     else:
-        _print_diffs(result)
+        _print_changes(result, args.diff)
         out(_summary(result, args.check))
         for note in result.notes:
             err(f"note: {note}")
@@ -71,6 +92,12 @@ def register(sub: Subparsers) -> None:
         description="Render a Terraform root workspace from a spec: versions/providers/main/variables/"
         "outputs/terraform.tfvars and a copy of the spec (--format hcl), or a CDK Terrain app and its "
         "synthesized cdk.tf.json (--format cdktf).",
+        epilog=examples(
+            "mlfargate generate mine.yaml --out environments/mine",
+            "mlfargate generate mine.yaml --out environments/mine --diff",
+            "mlfargate generate mine.yaml --out environments/mine --check",
+            "mlfargate generate mine.yaml --out build/cdk --format cdktf",
+        ),
     )
     p.add_argument("spec", nargs="?", default=DEFAULT_FILE, help=f"spec file (default {DEFAULT_FILE})")
     p.add_argument("--out", required=True, help="workspace directory, e.g. environments/prod")
@@ -93,5 +120,10 @@ def register(sub: Subparsers) -> None:
         help="overwrite files edited since they were generated; keep *.tf files mlfargate did not write",
     )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when the workspace differs")
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="show the diff of a new workspace's files too (a regeneration always shows its diff)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object (with the diffs)")
     p.set_defaults(handler=run)

@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, add_engine_args, emit_json, engine_from, err, out
+from mlfargate.commands._common import (
+    Subparsers,
+    add_engine_args,
+    emit_json,
+    engine_from,
+    err,
+    examples,
+    out,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -16,8 +24,12 @@ def register(sub: Subparsers) -> None:
         description="A first deployment: generate -> plan/apply (creates the ECR repository; the service runs "
         "no task yet) -> image build -> image push (pins the digest in the workspace) -> plan/apply (the "
         "service starts on repository@sha256:...). See docs/image.md.",
+        epilog=examples(
+            "mlfargate image build mine.yaml",
+            "mlfargate image push mine.yaml environments/mine",
+        ),
     )
-    image = p.add_subparsers(dest="image_command", required=True, metavar="SUBCOMMAND")
+    image = p.add_subparsers(dest="image_command", metavar="SUBCOMMAND")
 
     b = image.add_parser(
         "build",
@@ -26,6 +38,9 @@ def register(sub: Subparsers) -> None:
         "buildx, podman or buildah (the first found, or --builder), for linux/amd64 or linux/arm64 as the "
         "spec's compute.architecture says. The tag is the git commit when the context is clean, else a hash "
         "of the context; never `latest`. What was built is recorded beside the spec for `image push`.",
+        epilog=examples(
+            "mlfargate image build mine.yaml", "mlfargate image build mine.yaml --builder podman --json"
+        ),
     )
     b.add_argument("spec", help="deployment spec (mlfargate.yaml)")
     b.add_argument(
@@ -46,6 +61,10 @@ def register(sub: Subparsers) -> None:
         "(its tags are immutable), push, read the digest back from the registry and pin the workspace to "
         "it (image.auto.tfvars): the next plan/apply runs repository@sha256:... . The repository comes from "
         "the workspace's state (output image_repository_url) or, before that output exists, from ECR.",
+        epilog=examples(
+            "mlfargate image push mine.yaml environments/mine",
+            "mlfargate image push mine.yaml environments/mine --json",
+        ),
     )
     u.add_argument("spec", help="deployment spec (mlfargate.yaml) the image was built for")
     u.add_argument("workspace", help="the workspace generated from the spec (and applied)")

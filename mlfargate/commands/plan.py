@@ -10,10 +10,11 @@ from mlfargate.commands._common import (
     emit_json,
     engine_from,
     err,
+    examples,
     out,
+    progress,
     render_gate,
     render_summary,
-    show_events,
 )
 
 
@@ -24,6 +25,11 @@ def register(sub: Subparsers) -> None:
         description="Run terraform init (no input, lock file respected) and plan to DIR/.mlfargate/tfplan, "
         "show a summary per resource type with replacements called out, then run the policy gate on "
         "the plan. `mlfargate apply` applies exactly this plan.",
+        epilog=examples(
+            "mlfargate plan environments/prod",
+            "mlfargate plan environments/prod --terraform embedded --plugin-dir ~/provider-mirror",
+            "mlfargate plan environments/prod --json > plan.json",
+        ),
     )
     p.add_argument("dir", help="Terraform workspace directory")
     add_engine_args(p)
@@ -37,13 +43,14 @@ def run(args: argparse.Namespace) -> int:
 
     workspace = flow.resolve_workspace(args.dir)
     # Events: what Ctrl-C does is said while Terraform stops (stderr), as apply and destroy say it.
-    result = flow.plan(engine_from(args), workspace, on_event=show_events(args.json))
+    with progress(args.json) as show:
+        result = flow.plan(engine_from(args), workspace, on_event=show)
     image = pin.note(workspace, "plan")  # the image the service will run, or what to do first
     if args.json:
         emit_json({**result.to_dict(), "image": image})
         return 0 if result.gate.ok else 1
     render_summary(result.summary)
-    render_gate(result.gate.reports)
+    render_gate(result.gate.reports, every_waiver=f"`mlfargate check {args.dir} --verbose`")
     out(f"saved plan: {result.saved.plan_file}")
     if image:
         out(image)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mlfargate.commands._common import Subparsers, emit_json, out
+from mlfargate.commands._common import Subparsers, emit_json, examples, out
 
 DEFAULT_REGION = "us-east-1"
 
@@ -83,17 +83,37 @@ def _cached_regions() -> list[str]:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
-        "prices", help="refresh the local price cache from AWS, or show where prices come from"
+        "prices",
+        help="refresh the local price cache from AWS, or show where prices come from",
+        description="Prices for `cost` and `size` come from a snapshot bundled with mlfargate, or from a "
+        "cache in your user cache directory that `prices refresh` fills from the AWS Price List API and "
+        "the EC2 Spot price history. `prices show` says which one each region uses.",
+        epilog=examples("mlfargate prices show", "mlfargate prices refresh --region eu-west-1"),
     )
-    verbs = p.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
+    verbs = p.add_subparsers(dest="prices_command", metavar="ACTION")
     r = verbs.add_parser(
-        "refresh", help="read the AWS Price List API and EC2 Spot price history into the cache"
+        "refresh",
+        help="read the AWS Price List API and EC2 Spot price history into the cache",
+        description="Read on-demand prices (AWS Price List API) and recent Spot prices (EC2 Spot price "
+        "history) for one region into the local cache; `cost` and `size` use it from then on (--bundled "
+        "ignores it). Needs AWS credentials allowed to call both (pricing:GetProducts, "
+        "ec2:DescribeSpotPriceHistory); prices AWS does not return keep the bundled snapshot's.",
+        epilog=examples(
+            "mlfargate prices refresh --region us-east-1",
+            "mlfargate prices refresh --region eu-west-1 --profile billing --json",
+        ),
     )
     r.add_argument("--region", default=DEFAULT_REGION, help=f"AWS region to price (default {DEFAULT_REGION})")
     r.add_argument("--profile", default=None, help="named AWS CLI profile")
     r.add_argument("--json", action="store_true", help="print a JSON object")
     r.set_defaults(handler=refresh)
-    s = verbs.add_parser("show", help="where the cache lives and which price book each region uses")
+    s = verbs.add_parser(
+        "show",
+        help="where the cache lives and which price book each region uses",
+        description="Show where the price cache lives, and for each region whether `cost` and `size` "
+        "use the bundled snapshot or a refreshed cache, and its date.",
+        epilog=examples("mlfargate prices show", "mlfargate prices show --region eu-west-1 --json"),
+    )
     s.add_argument("--region", default=None, help="one region (default: every bundled or cached region)")
     s.add_argument("--json", action="store_true", help="print a JSON object")
     s.set_defaults(handler=show)

@@ -6,13 +6,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, out
+from mlfargate.commands._common import Subparsers, emit_json, examples, out
 
 
 def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "schema-check",
         help="check aws_* arguments and blocks in .tf files against the hashicorp/aws schema (offline)",
+        description="Check every aws_* resource and data source in the .tf files under DIR against the "
+        "hashicorp/aws provider schema bundled with mlfargate: unknown arguments and blocks, missing "
+        "required ones. Offline: no provider download. Exit 1 when there is a problem.",
+        epilog=examples(
+            "mlfargate schema-check modules/alb", "mlfargate schema-check environments/prod --json"
+        ),
     )
     parser.add_argument("directory", type=Path, metavar="DIR", help="directory (or .tf file) to check")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

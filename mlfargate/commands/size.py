@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, money, out, table
+from mlfargate.commands._common import Subparsers, emit_json, examples, money, out, table
 from mlfargate.errors import MlfargateError
 
 DEFAULT_REGION = "us-east-1"
@@ -123,7 +123,17 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser(
-        "size", help="GPU instance types that fit a model, ranked by cost, with reasons for the rest"
+        "size",
+        help="GPU instance types that fit a model, ranked by cost, with reasons for the rest",
+        description="Rank the GPU instance types whose GPUs hold a model (its weights at the given "
+        "precision plus 20% for activations and KV cache, sharded over up to 8 GPUs of one instance) by "
+        "cost, with the reason each other type does not fit. With a target rate and a per-GPU rate (or a "
+        "measured benchmark), also how many instances it takes. Rules: docs/cost-model.md.",
+        epilog=examples(
+            "mlfargate size --params-billion 7 --precision fp16",
+            "mlfargate size --params-billion 7 --precision fp16 --target-rps 40 --rps-per-gpu 12",
+            "mlfargate size --params-billion 70 --precision int4 --spec mine.yaml --json",
+        ),
     )
     p.add_argument("--params-billion", required=True, metavar="P", help="model parameters, in billions")
     p.add_argument("--precision", required=True, metavar="fp32|fp16|bf16|int8|int4", help="weight precision")

@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlfargate.commands._common import Subparsers, add_live_args, emit_json, live_watcher, out, watch_seconds
+from mlfargate.commands._common import (
+    Subparsers,
+    add_live_args,
+    emit_json,
+    examples,
+    live_watcher,
+    out,
+    watch_seconds,
+)
 from mlfargate.spec.model import DEFAULT_FILE
 
 if TYPE_CHECKING:
@@ -26,6 +34,11 @@ def register(sub: Subparsers) -> None:
         description="Read the deployed service from AWS (batched calls; a part that cannot be read is "
         "marked, not fatal) and print one snapshot, or refresh it every SECONDS with --watch "
         "(CloudWatch at most once a minute). Stop --watch with Ctrl-C.",
+        epilog=examples(
+            "mlfargate status mine.yaml",
+            "mlfargate status mine.yaml --watch 30",
+            "mlfargate status mine.yaml --json",
+        ),
     )
     p.add_argument("spec", nargs="?", default=DEFAULT_FILE, help=f"spec file (default {DEFAULT_FILE})")
     p.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, out
+from mlfargate.commands._common import Subparsers, emit_json, examples, out
 from mlfargate.spec.model import DEFAULT_FILE
 from mlfargate.spec.rules import load_valid
 
@@ -22,7 +22,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    p = sub.add_parser("validate", help="check a spec against its shape and the AWS rules")
+    p = sub.add_parser(
+        "validate",
+        help="check a spec against its shape and the AWS rules",
+        description="Check a spec against its shape (keys, types, ranges) and the AWS rules (GPUs never "
+        "on Fargate, Fargate CPU/memory pairs, instance types and regions from the catalog, schedules, "
+        "exposure). Every problem is reported, one line each with its key path; exit 2 when there is any.",
+        epilog=examples("mlfargate validate", "mlfargate validate mine.yaml --json"),
+    )
     p.add_argument("spec", nargs="?", default=DEFAULT_FILE, help=f"spec file (default {DEFAULT_FILE})")
     p.add_argument("--json", action="store_true", help="print a JSON object instead of a line")
     p.set_defaults(handler=run)

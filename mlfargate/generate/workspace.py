@@ -74,7 +74,8 @@ class WorkspaceConflictError(MlfargateError):
         self.result = result
         self.edited = edited
         super().__init__(
-            f"{result.out_dir}: {', '.join(edited)} changed since mlfargate generated them; review the diff, "
+            f"{result.out_dir}: {', '.join(edited)} changed since mlfargate generated "
+            f"{'it' if len(edited) == 1 else 'them'}; review the diff, "
             "move your change into the spec, then rerun with --force to overwrite"
         )
 
@@ -85,9 +86,16 @@ class FileChange:
     status: Status
     edited: bool  # differs from what mlfargate last wrote (or mlfargate never wrote it)
     diff: str
+    size: int = 0  # bytes of the file as generated (0: removed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "status": self.status, "edited": self.edited, "diff": self.diff}
+        return {
+            "path": self.path,
+            "status": self.status,
+            "edited": self.edited,
+            "diff": self.diff,
+            "bytes": self.size,
+        }
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,11 @@ class GenerateResult:
     @property
     def changed(self) -> list[FileChange]:
         return [c for c in self.changes if c.status != "unchanged"]
+
+    @property
+    def new(self) -> bool:
+        """A new workspace: none of the files existed before (a first ``generate`` into ``out_dir``)."""
+        return bool(self.changes) and all(c.status == "added" for c in self.changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -346,13 +359,14 @@ def compare(out_dir: Path, files: dict[str, str], spec_path: Path | None = None)
         old = _read(out_dir / name)
         if old is None and new is None:
             continue
+        size = len(new.encode("utf-8")) if new is not None else 0
         if old == new:
-            changes.append(FileChange(name, "unchanged", False, ""))
+            changes.append(FileChange(name, "unchanged", False, "", size))
             continue
         is_input = spec_input is not None and (out_dir / name).resolve() == spec_input
         edited = old is not None and not is_input and known.get(name) != sha256(old)
         status: Status = "added" if old is None else "removed" if new is None else "changed"
-        changes.append(FileChange(name, status, edited, _diff(name, old, new)))
+        changes.append(FileChange(name, status, edited, _diff(name, old, new), size))
     return changes
 
 

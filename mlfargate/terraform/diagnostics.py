@@ -23,12 +23,30 @@ class Diagnostic:
     detail: str
 
 
+def paragraphs(detail: str) -> list[str]:
+    """A diagnostic's detail as paragraphs, each one line (Terraform wraps its details at ~78 columns)."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", detail) if p.strip()]
+
+
 class TerraformError(MlfargateError):
     """Terraform failed; the message is Terraform's first error, or a translation of a known one.
     ``diagnostics`` keeps Terraform's own words (every error, summary and detail) for a front-end
     that has room to show them."""
 
     diagnostics: tuple[Diagnostic, ...] = ()
+
+    def lines(self) -> list[str]:
+        """The one-line message, then what it does not say of Terraform's own diagnostics, indented: the
+        summary (``terraform: ...``, unless the message is it) and each paragraph of the detail."""
+        from mlfargate.errors import one_line
+
+        said = str(self)
+        extra: list[str] = []
+        for diagnostic in self.diagnostics:
+            if diagnostic.summary not in said:
+                extra.append(f"  terraform: {diagnostic.summary}")
+            extra += [f"  {p}" for p in paragraphs(diagnostic.detail) if p not in said]
+        return [*super().lines(), *(one_line(line) for line in extra)]
 
 
 class StateLockedError(TerraformError):
@@ -167,10 +185,11 @@ def _failure(result: RunResult, what: str) -> MlfargateError:
     translated = translate_error(text)
     if translated is not None:
         return translated
-    first = result.errors[0] if result.errors else None
+    first = next(iter(diagnostics_of(result)), None)
     if first:
-        detail = " ".join(first[1].split())
-        msg = f"{first[0]}: {detail}" if detail else first[0]
+        # Terraform's summary and its reason (the detail's first paragraph; lines() shows the rest).
+        detail = next(iter(paragraphs(first.detail)), "")
+        msg = f"{first.summary}: {detail}" if detail else first.summary
     else:
         # Terraform boxes warnings (e.g. a missing ~/.terraformrc) before the real message: skip them.
         body = _WARNING_BOX.sub("", result.stderr or result.stdout)

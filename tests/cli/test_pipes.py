@@ -141,13 +141,15 @@ def test_workspace_commands_into_a_closed_pipe(json_flag: list[str], workspace: 
     embedded = engine_mod.select("embedded")
     tf = ["--terraform", "embedded"]
 
-    for command in (["schema-check", "."], ["check", "."]):
-        assert_stopped_quietly(run_into_closed_pipe([*command, *json_flag], cwd=workspace))
+    progress = not json_flag  # what the command is doing goes to stderr (not with --json)
+    assert_stopped_quietly(run_into_closed_pipe(["schema-check", ".", *json_flag], cwd=workspace))
+    assert_stopped_quietly(run_into_closed_pipe(["check", ".", *json_flag], cwd=workspace), progress)
 
     plan = run_into_closed_pipe(["plan", ".", *tf, *json_flag], cwd=workspace)
-    assert_stopped_quietly(plan)
+    assert_stopped_quietly(plan, progress)
     assert tfstate.load_saved_plan(workspace)  # the plan was complete before its summary was printed
-    assert_stopped_quietly(run_into_closed_pipe(["check", ".", *json_flag], cwd=workspace))  # + saved plan
+    # + the saved plan
+    assert_stopped_quietly(run_into_closed_pipe(["check", ".", *json_flag], cwd=workspace), progress)
 
     # apply prints the plan's summary before it asks: with no reader it stops there, changing nothing.
     apply = run_into_closed_pipe(["apply", ".", "--yes", *tf, *json_flag], cwd=workspace)
@@ -155,12 +157,12 @@ def test_workspace_commands_into_a_closed_pipe(json_flag: list[str], workspace: 
         assert_stopped_quietly(apply)
         assert tfops.state_resources(embedded, workspace) == ["terraform_data.a", "terraform_data.b"]
     else:
-        assert_stopped_quietly(apply)
+        assert_stopped_quietly(apply, progress)
         assert tfops.state_resources(embedded, workspace) == []
         tfops.apply(embedded, tfstate.load_saved_plan(workspace))
 
     destroy = run_into_closed_pipe(["destroy", ".", "--yes", *tf, *json_flag], cwd=workspace)
-    assert_stopped_quietly(destroy)
+    assert_stopped_quietly(destroy, progress)
     if json_flag:
         assert tfops.state_resources(embedded, workspace) == []
     else:  # stopped at the summary, before the confirmation: nothing destroyed, no destroy plan left
@@ -179,6 +181,7 @@ def test_apply_progress_into_a_closed_pipe_never_cuts_terraform_short(workspace:
         ["apply", ".", "--yes", "--terraform", "embedded"], cwd=workspace, stream="stderr"
     )
     assert result.returncode == EXIT_PIPE, result.stdout
+    # The gate's progress already met the closed stderr: the apply it was asked for ran all the same.
     assert result.stdout.startswith("plan: 2 to add")  # the summary was shown before the apply
     assert tfops.state_resources(embedded, workspace) == ["terraform_data.a", "terraform_data.b"]
     assert not (workspace / tfstate.STATE_DIR).exists()  # the applied plan is gone, as after any apply
@@ -208,7 +211,13 @@ def test_through_head_like_an_operator(command: str, workspace: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert result.returncode in (0, EXIT_PIPE), result.stderr
-    assert result.stderr == ""
+    if command == "check . | head -c 10":  # stderr says what check is doing, and only that
+        assert result.stderr.startswith(
+            f"policy gate (checkov) ...\n  checking the configuration in {workspace}\n"
+        )
+        assert result.stderr.count("\n") == 3 and "policy gate (checkov): done in" in result.stderr
+    else:
+        assert result.stderr == ""
     assert result.stdout.strip()
 
 

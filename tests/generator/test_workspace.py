@@ -68,15 +68,28 @@ def test_refuses_to_overwrite_an_edited_file_unless_forced(tmp_path: Path) -> No
     edited = (out / "main.tf").read_text() + "\n# my hand edit\n"
     (out / "main.tf").write_text(edited)
     spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
-    with pytest.raises(WorkspaceConflictError, match=r"main\.tf changed since mlfargate generated") as info:
+    with pytest.raises(WorkspaceConflictError) as info:
         generate(spec, out)
     assert info.value.edited == ["main.tf"]
+    # One file is "it", several are "them".
+    assert f"{out}: main.tf changed since mlfargate generated it; review the diff" in str(info.value)
     assert "-# my hand edit" in {c.path: c for c in info.value.result.changes}["main.tf"].diff
     assert (out / "main.tf").read_text() == edited  # nothing was written
     result = generate(spec, out, Options(force=True))
     assert result.written and "# my hand edit" not in (out / "main.tf").read_text()
     # The manifest now vouches for the new files: the next run is clean again.
     assert not generate(spec, out).changed
+
+
+def test_several_edited_files_are_them(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    for name in ("main.tf", "variables.tf"):
+        (out / name).write_text((out / name).read_text() + "\n# my hand edit\n")
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    with pytest.raises(WorkspaceConflictError) as info:
+        generate(spec, out)
+    assert "main.tf, variables.tf changed since mlfargate generated them;" in str(info.value)
 
 
 def test_refuses_files_it_did_not_write(tmp_path: Path) -> None:
@@ -154,14 +167,48 @@ def test_cli_generate_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[st
     spec, out = _spec(tmp_path), tmp_path / "ws"
     assert main(["generate", str(spec), "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    vendored = len(list(out.glob("modules/*/*")))
-    assert "+++ b/main.tf" in captured.out and f"wrote hcl workspace ({8 + vendored} added)" in captured.out
+    vendored = len(list(out.glob("modules/*/*")))  # outside the checkout: the modules are copied in
+    # A new workspace: its files with their sizes, not a diff of every line of them.
+    lines = captured.out.splitlines()
+    assert lines[0] == "new files:" and lines[-1] == f"{out}: wrote hcl workspace ({8 + vendored} added)"
+    listed = {line.split()[0]: line.split()[1] for line in lines[1:-1]}
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert set(listed) == {p for p in written if not p.startswith(".mlf")}
+    assert listed["main.tf"] == f"{(out / 'main.tf').stat().st_size:,}"
+    assert all(line.endswith(" bytes") for line in lines[1:-1])
+    assert "+++" not in captured.out and len(lines) == 10 + vendored
+    assert captured.err == ""  # vendored copies: no "works on this machine only" warning any more
+    # --check on an up-to-date workspace says so, exit 0; nothing else on stdout.
     assert main(["generate", str(spec), "--out", str(out), "--check"]) == 0
-    assert "up to date" in capsys.readouterr().out
+    assert capsys.readouterr().out == f"{out}: up to date ({8 + vendored} files)\n"
+    # A regeneration shows the diff of what changes.
     spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
     assert main(["generate", str(spec), "--out", str(out), "--check", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["written"] is False and "main.tf" in data["changed"]
+    assert {f["path"]: f["bytes"] for f in data["files"]}["main.tf"] == len(
+        (out / "main.tf").read_bytes()
+    )  # the size of the file as it would be written (the same length here: 3 -> 5)
+    assert main(["generate", str(spec), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "--- a/main.tf\n+++ b/main.tf\n" in captured.out and "new files:" not in captured.out
+    assert captured.out.endswith(f"{out}: wrote hcl workspace (2 changed)\n")
+
+
+def test_cli_diff_shows_a_new_workspace_as_a_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    assert main(["generate", str(spec), "--out", str(out), "--check", "--diff"]) == 1
+    captured = capsys.readouterr().out
+    assert "--- /dev/null\n+++ b/main.tf\n" in captured and "would write:" not in captured
+    assert not out.exists()
+    assert main(["generate", str(spec), "--out", str(out), "--check"]) == 1
+    captured = capsys.readouterr().out
+    assert captured.startswith("would write:\n  .gitignore ") and "+++" not in captured
+    listed = captured.splitlines()[1:-1]  # outside the checkout: 8 files and the vendored module copies
+    assert len([f for f in listed if not f.split()[0].startswith("modules/")]) == 8
+    assert captured.endswith(f"out of date ({len(listed)} added); run mlfargate generate to update it\n")
+    assert main(["generate", str(spec), "--out", str(out), "--diff"]) == 0
+    assert "+++ b/variables.tf" in capsys.readouterr().out
 
 
 def test_cli_conflict_prints_the_diff_and_one_error_line(

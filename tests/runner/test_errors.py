@@ -5,6 +5,8 @@ for the live one), the AWS provider's credential texts from public issues (cited
 
 from __future__ import annotations
 
+import platform
+
 import pytest
 
 from mlfargate.terraform import diagnostics as tfdiag
@@ -156,3 +158,78 @@ def test_text_diagnostics_read_boxed_and_plain_blocks() -> None:
         tfdiag.Diagnostic("One", "first detail"),
         tfdiag.Diagnostic("Two", "second detail"),
     ]
+
+
+def _unmeetable_workspace(tmp_path) -> tuple:  # type: ignore[no-untyped-def,type-arg]
+    """A workspace asking for hashicorp/aws >= 6.28.0, < 7.0.0 and a provider mirror that holds only
+    5.0.0: `terraform init` fails offline with Terraform's "no available releases match"."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        "terraform {\n  required_providers {\n"
+        '    aws = { source = "hashicorp/aws", version = ">= 6.28.0, < 7.0.0" }\n  }\n}\n'
+    )
+    mirror = tmp_path / "mirror"
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    plugin = mirror / f"registry.terraform.io/hashicorp/aws/5.0.0/linux_{arch}/terraform-provider-aws_v5.0.0"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_bytes(b"")
+    plugin.chmod(0o755)
+    return ws, mirror
+
+
+def test_a_failed_init_shows_terraforms_summary_and_detail(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """issue 16: the CLI printed only "Failed to query available provider packages" and dropped the
+    reason."""
+    import subprocess
+    import sys
+
+    ws, mirror = _unmeetable_workspace(tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlfargate.cli",
+            "plan",
+            str(ws),
+            "--terraform=embedded",
+            f"--plugin-dir={mirror}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: terraform init failed: Failed to query available provider packages: Could not retrieve "
+        "the list of available versions for provider hashicorp/aws: no available releases match the "
+        "given constraints >= 6.28.0, < 7.0.0"
+    ]
+    # The rest of Terraform's detail follows, indented, one line per paragraph.
+    after = proc.stderr.split(errors[0] + "\n", 1)[1]
+    assert after.startswith("  To see which modules are currently depending on hashicorp/aws")
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_translated_error_keeps_terraforms_words(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A provider missing offline is translated into what to do; Terraform's own summary and detail
+    follow it."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+    )
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with pytest.raises(tfdiag.ProviderUnavailableError) as exc:
+        tfops.init(engine_mod.select("embedded", plugin_dir=mirror), ws)
+    lines = exc.value.lines()
+    assert lines[0].startswith("error: provider hashicorp/aws cannot be installed")
+    assert lines[1] == "  terraform: Failed to query available provider packages"
+    assert lines[2].startswith(
+        "  Could not retrieve the list of available versions for provider hashicorp/aws: "
+    )
+    assert (
+        f"  - {mirror}" in lines[3:]
+    )  # "... was not found in any of the search locations" (the next paragraph)

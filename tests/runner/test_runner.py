@@ -194,7 +194,11 @@ def test_apply_asks_for_the_workspace_name(make_ws: Callable[..., Path]) -> None
     apply = _cli(ws, "apply")  # stdin is not a terminal and no --yes
     _, err = apply.communicate(timeout=120)
     assert apply.returncode == 1
-    assert err.strip() == "error: refusing to apply without confirmation: stdin is not a terminal; pass --yes"
+    *progress, last = err.strip().splitlines()
+    assert last == "error: refusing to apply without confirmation: stdin is not a terminal; pass --yes"
+    assert progress[0] == "policy gate (checkov) ..." and progress[-1].startswith(
+        "policy gate (checkov): done"
+    )
 
 
 def test_missing_provider_offline_is_one_line(
@@ -230,6 +234,40 @@ def test_doctor_reports_engine_and_version(tmp_path: Path) -> None:
     assert data["engine"] == "embedded" and data["chosen_by"] == "--terraform"
     assert data["version"].count(".") == 2
     assert data["filesystem_mirrors"] == ["/opt/mirror"]
+
+
+def test_doctor_says_a_cli_config_named_by_the_environment_is_missing(tmp_path: Path) -> None:
+    """issue 16: TF_CLI_CONFIG_FILE naming a file that does not exist was reported as the CLI config;
+    Terraform warns about it on every command."""
+    missing = tmp_path / "nowhere.tfrc"
+
+    def doctor(*extra: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "mlfargate.cli", "doctor", "--terraform", "embedded", *extra]
+        return subprocess.run(argv, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(missing)}
+    text = doctor(env=env)
+    assert text.returncode == 0, text.stderr  # a warning: Terraform still runs
+    [line] = [line for line in text.stdout.splitlines() if line.startswith("CLI config")]
+    assert line == (
+        f"CLI config: {missing} (from TF_CLI_CONFIG_FILE) is missing: Terraform warns about it on every "
+        "command; create it or unset TF_CLI_CONFIG_FILE; filesystem mirrors: none"
+    )
+    data = json.loads(doctor("--json", env=env).stdout)
+    assert data["cli_config"] == str(missing) and data["cli_config_from"] == "TF_CLI_CONFIG_FILE"
+    assert data["cli_config_exists"] is False
+    assert data["warnings"] == [line.removeprefix("CLI config: ").split("; filesystem mirrors")[0]]
+    # Once it exists, it is reported as the config, without a warning.
+    missing.write_text('provider_installation {\n  filesystem_mirror {\n    path = "/opt/m"\n  }\n}\n')
+    data = json.loads(doctor("--json", env=env).stdout)
+    assert data["cli_config_exists"] is True and data["warnings"] == []
+    assert data["filesystem_mirrors"] == ["/opt/m"]
+    # Nothing named anywhere (and no ~/.terraformrc): none, and mlfargate passes an empty one.
+    home = tmp_path / "home"
+    home.mkdir()
+    bare = {k: v for k, v in os.environ.items() if k not in ("TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG")}
+    data = json.loads(doctor("--json", env={**bare, "HOME": str(home)}).stdout)
+    assert data["cli_config"] is None and data["cli_config_from"] is None and data["warnings"] == []
 
 
 def test_the_summary_groups_by_module_and_names_what_forces_a_replacement(

@@ -110,7 +110,7 @@ async def test_hand_edits_are_kept_until_overwriting_is_allowed(
         main_tf.write_text(main_tf.read_text() + "# my change\n")
         await run_generate(app, pilot)
         head = str(app.screen.query_one("#gate-head", Static).render())
-        assert "main.tf changed since mlfargate generated them" in head
+        assert "main.tf changed since mlfargate generated it;" in head
         assert "# my change" in main_tf.read_text()
         app.screen.query_one("#force", Checkbox).value = True
         await pilot.pause()
