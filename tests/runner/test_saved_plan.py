@@ -159,7 +159,18 @@ def test_installed_modules_are_keyed_by_call_path(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("manifest", [None, "{not json", '{"Modules": {"a": 1}}', "[1, 2]", '{"Other": []}'])
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        None,
+        "{not json",
+        '{"Modules": {"a": 1}}',
+        '{"Modules": 5}',
+        '{"Modules": null}',
+        "[1, 2]",
+        '{"Other": []}',
+    ],
+)
 def test_no_or_unreadable_modules_json_means_no_modules(tmp_path: Path, manifest: str | None) -> None:
     ws = ws_with(tmp_path, {"main.tf": ""})
     if manifest is not None:

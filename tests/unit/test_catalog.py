@@ -17,8 +17,9 @@ from mlfargate.spec import catalog
 from mlfargate.spec.catalog import Accelerator, TaskLimit, instances_for
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fresh() -> catalog.Catalog:
+    """The catalog parsed for this test alone (a shared one would be parsed once, for the first test)."""
     return catalog.load.__wrapped__()
 
 
@@ -118,3 +119,31 @@ def test_instances_for_rounds_up_and_needs_none_for_no_tasks(
 ) -> None:
     # (0, 0): no tasks need no instance, even of a type that holds none (never a division by zero).
     assert instances_for(tasks, per_instance) == instances
+
+
+def test_a_memory_range_includes_its_maximum_and_nothing_past_it() -> None:
+    size = catalog._fargate({"cpu": 1, "min": 1, "max": 3, "step": 1})
+    assert size == catalog.FargateSize(cpu=1, memory=(1, 2, 3))
+    assert catalog._fargate({"cpu": "256", "memory": ["512", 1024]}) == catalog.FargateSize(256, (512, 1024))
+
+
+def test_an_instance_entry_is_read_field_by_field() -> None:
+    entry = {
+        "vcpu": "8",
+        "memory_gib": "32",
+        "arch": "arm64",
+        "accelerator": {"kind": "nvidia", "model": "NVIDIA T4G", "count": "2", "memory_gib": "16"},
+    }
+    got = catalog._instance("x.large", entry, 0.5)
+    assert got == catalog.InstanceType(
+        name="x.large",
+        vcpu=8,
+        memory_gib=32,
+        arch="arm64",
+        accelerator=Accelerator(kind="nvidia", model="NVIDIA T4G", count=2, memory_gib=16),
+        registered_memory_mib=16384,  # floor(32 GiB x 1024 x 0.5)
+    )
+    measured = catalog._instance("x.large", {**entry, "registered_memory_mib": "30000"}, 0.5)
+    assert measured.registered_memory_mib == 30000
+    plain = catalog._instance("c.large", {"vcpu": 2, "memory_gib": 3, "arch": "x86_64"}, 0.9)
+    assert plain.accelerator is None and plain.registered_memory_mib == 2764  # floor(3072 x 0.9)
