@@ -29,6 +29,7 @@ in-process tests that exercise the same logic.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import os
@@ -97,13 +98,18 @@ TARGETS: tuple[Target, ...] = (
         "spec-rules",
         "every AWS rule a spec must meet (SpecError with its key path)",
         ("mlfargate/spec/rules.py",),
-        ("tests/unit/test_rules.py", "tests/unit/test_security_rules.py", "tests/unit/test_spec.py"),
+        ("tests/unit/test_rules.py", "tests/unit/test_security_rules.py"),
     ),
     Target(
         "spec-catalog",
         "instance types, Fargate sizes, tasks per instance",
         ("mlfargate/spec/catalog.py",),
-        ("tests/unit/test_rules.py", "tests/unit/test_cost.py", "tests/unit/test_sizing.py"),
+        (
+            "tests/unit/test_catalog.py",
+            "tests/unit/test_rules.py",
+            "tests/unit/test_cost.py",
+            "tests/unit/test_sizing.py",
+        ),
     ),
     Target(
         "cost-timeline",
@@ -115,20 +121,24 @@ TARGETS: tuple[Target, ...] = (
         "cost-spot-split",
         "on-demand base and Spot percentage: the floor and ceiling unit-hours",
         ("mlfargate/cost/estimate.py",),
-        ("tests/unit/test_cost.py", "tests/unit/test_exact_schedules.py"),
+        ("tests/unit/test_cost.py", "tests/unit/test_exact_schedules.py", "tests/unit/test_billable.py"),
         {"mlfargate/cost/estimate.py": ("split", "_weekly_units", "_compute_line", "_monthly")},
     ),
     Target(
         "runner-saved-plan",
         "the saved plan and the fingerprint apply checks it against",
         ("mlfargate/terraform/state.py",),
-        ("tests/runner/test_runner.py",),
+        ("tests/runner/test_saved_plan.py",),
     ),
     Target(
         "runner-confirmation",
         "apply/destroy only with a current plan, a passing gate and the typed workspace name",
         ("mlfargate/flow.py", "mlfargate/commands/_common.py"),
-        ("tests/runner/test_flow.py",),
+        (
+            "tests/runner/test_flow.py",
+            "tests/runner/test_flow_guards.py",
+            "tests/runner/test_confirmation.py",
+        ),
         {
             "mlfargate/flow.py": (
                 "confirmed",
@@ -145,7 +155,7 @@ TARGETS: tuple[Target, ...] = (
         "gate-waivers",
         "a waiver needs a reason; every unwaived failure blocks",
         ("mlfargate/policy/gate.py",),
-        ("tests/policy/test_policy.py",),
+        ("tests/policy/test_policy.py", "tests/policy/test_policy_waivers.py"),
         {"mlfargate/policy/gate.py": ("_convert", "_finding", "_severity")},
     ),
     Target(
@@ -153,12 +163,15 @@ TARGETS: tuple[Target, ...] = (
         "the manifest (edited files are never overwritten) and the all-or-nothing write",
         ("mlfargate/generate/workspace.py", "mlfargate/files.py"),
         (
+            "tests/generator/test_stage_journal.py",
+            "tests/unit/test_files.py",
             "tests/generator/test_workspace.py",
             "tests/generator/test_manifest_tamper.py",
             "tests/generator/test_generate_safety.py",
         ),
         {
             "mlfargate/generate/workspace.py": (
+                "generate",
                 "sha256",
                 "owned_name",
                 "_through_symlink",
@@ -180,7 +193,8 @@ TARGETS: tuple[Target, ...] = (
         "server-batching",
         "the model server's batching, bounded queue (503 when full) and drain",
         ("service/mlserve/batching.py",),
-        ("tests/service/test_service_batching.py",),
+        ("tests/service/test_service_batching.py", "tests/service/test_service_batcher_contract.py"),
+        test_timeout_s=5,
     ),
 )
 
@@ -233,11 +247,25 @@ def _status_names() -> Any:
     return status_by_exit_code
 
 
-def _diff(scratch: Path, mutant: str) -> str:
+#: What ``mutmut show NAME`` prints, for many mutants in one process (one ``mutmut show`` each costs a
+#: second of start-up).
+_DIFFS = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+print(json.dumps({name: get_diff_for_mutant(name) for name in json.load(sys.stdin)}))
+"""
+
+
+def _diffs(scratch: Path, mutants: list[str]) -> dict[str, str]:
+    if not mutants:
+        return {}
     shown = subprocess.run(
-        [str(MUTMUT), "show", mutant], cwd=scratch, capture_output=True, text=True, check=True
-    ).stdout
-    return "\n".join(line for line in shown.splitlines() if not line.startswith("# "))
+        [sys.executable, "-c", _DIFFS], cwd=scratch, input=json.dumps(mutants), capture_output=True, text=True
+    )
+    if shown.returncode != 0:
+        raise SystemExit(f"could not read the mutants' diffs in {scratch}:\n{shown.stderr[-2000:]}")
+    diffs: dict[str, str] = json.loads(shown.stdout)
+    return diffs
 
 
 def mutated_lines(diff: str) -> str:
@@ -278,11 +306,13 @@ def run_target(target: Target, max_children: int) -> dict[str, Any]:
                 mutants[key] = status_names[code]
     if not mutants:
         raise SystemExit(f"[{target.name}] no mutants matched {patterns}")
-    survivors = [
-        {"mutant": key, "status": status, "diff": _diff(scratch, key)}
+    open_ = [
+        key
         for key, status in sorted(mutants.items(), key=lambda kv: _mutant_order(kv[0]))
         if status not in KILLED
     ]
+    diffs = _diffs(scratch, open_)
+    survivors = [{"mutant": key, "status": mutants[key], "diff": diffs[key]} for key in open_]
     counts: dict[str, int] = {}
     for status in mutants.values():
         counts[status] = counts.get(status, 0) + 1
@@ -436,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         "--report-only", action="store_true", help="only rebuild RESULTS.md from the JSON files"
     )
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument(
+        "--tests",
+        nargs="+",
+        metavar="PYTEST_ARG",
+        help="run with this test selection instead of the target's own",
+    )
     args = parser.parse_args(argv)
     by_name = {t.name: t for t in TARGETS}
     if args.list:
@@ -449,7 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         for name in args.targets or list(by_name):
-            result = run_target(by_name[name], args.max_children)
+            target = by_name[name]
+            if args.tests:
+                target = dataclasses.replace(target, tests=tuple(args.tests))
+            result = run_target(target, args.max_children)
             (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
             judged = judge(result, equivalents)
             open_ = [j["mutant"] for j in judged if j["verdict"] != "equivalent"]
