@@ -235,7 +235,7 @@ async def test_every_model_call_is_reported_with_its_rows() -> None:
     await until(lambda: batcher.queue_depth == 2)
     model.gate.set()
     await asyncio.gather(first, *waiting)
-    assert [n for n, _ in batches] == [1, 3] and all(s >= 0 for _, s in batches)
+    assert [n for n, _ in batches] == [1, 3] and all(0 <= s < 60 for _, s in batches)  # the call's duration
     await batcher.stop(1.0)
 
 
@@ -278,3 +278,156 @@ async def test_stop_without_a_worker_and_abandon_of_nothing_answer_nobody() -> N
     started = Batcher(Model(), 4, 0.0, 16)
     started.start()
     assert started.abandon(Draining("x")) == 0
+
+
+async def test_the_model_runs_in_its_own_named_thread_never_the_event_loop() -> None:
+    threads: list[str] = []
+
+    def record(x: np.ndarray) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        out: np.ndarray = x * 2.0
+        return out
+
+    batcher = Batcher(Model(record), 4, 0.0, 16)
+    batcher.start()
+    for i in range(3):
+        await batcher.submit(rows(float(i)))
+    assert threads == ["mlserve-model_0"] * 3
+    await batcher.stop(1.0)
+
+
+async def test_a_one_dimensional_output_of_the_right_length_is_served() -> None:
+    batcher = Batcher(Model(lambda x: x[:, 0] * 3.0), 4, 0.0, 16)
+    batcher.start()
+    got = await batcher.submit(rows(1, 2))
+    assert got.tolist() == [3.0, 6.0]
+    await batcher.stop(1.0)
+
+
+async def test_a_request_arriving_within_a_short_delay_joins_the_batch() -> None:
+    model = Model()
+    batcher = Batcher(model, max_batch_size=2, max_delay_s=0.9, max_queue=16)
+    batcher.start()
+    a = asyncio.ensure_future(batcher.submit(rows(1)))
+    await until(lambda: batcher.queue_depth == 0 and a in asyncio.all_tasks())
+    await asyncio.sleep(0.01)
+    b = asyncio.ensure_future(batcher.submit(rows(2)))
+    await asyncio.gather(a, b)
+    assert model.rows == [2]
+    await batcher.stop(1.0)
+
+
+async def test_stop_runs_a_half_gathered_batch_and_returns_as_soon_as_it_is_served() -> None:
+    model = Model()
+    batcher = Batcher(model, max_batch_size=4, max_delay_s=30.0, max_queue=16)
+    batcher.start()
+    first = await hold_first(batcher, model, rows(0, 0, 0, 0))  # a full batch: in the model at once
+    queued = submit_all(batcher, [rows(1), rows(2)])
+    await until(lambda: batcher.queue_depth == 2)
+    stopping = asyncio.ensure_future(batcher.stop(30.0))
+    await asyncio.sleep(0.01)
+    model.gate.set()
+    async with asyncio.timeout(5):  # not the 30 s of the delay or of stop's own limit
+        assert await stopping == 0
+    got = await asyncio.gather(first, *queued)
+    assert [g[:, 0].tolist() for g in got] == [[0.0] * 4, [2.0], [4.0]]
+    assert model.rows == [4, 2]
+
+
+async def test_draining_says_so_by_default() -> None:
+    model = Model()
+    batcher = Batcher(model, 1, 0.0, 16)
+    batcher.start()
+    first = await hold_first(batcher, model, rows(0))
+    assert await batcher.stop(0.01) == 1
+    with pytest.raises(Draining, match=r"^server is draining$"):
+        await first
+    model.gate.set()
+
+
+async def test_abandon_stops_the_worker_and_answered_requests_are_forgotten() -> None:
+    model = Model()
+    batcher = Batcher(model, 4, 0.0, 16)
+    batcher.start()
+    for i in range(5):
+        await batcher.submit(rows(float(i)))
+    assert batcher._pending == set()  # nothing kept per answered request: memory stays bounded
+    worker = batcher._worker
+    assert worker is not None and not worker.done()
+    assert batcher.abandon(Draining("x")) == 0
+    await asyncio.sleep(0)
+    assert worker.done()
+
+
+async def test_a_failed_batch_is_logged_and_two_poisoned_requests_cost_three_calls(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def poison(x: np.ndarray) -> np.ndarray:
+        if (x < 0).any():
+            raise ValueError("poison")
+        out: np.ndarray = x * 2.0
+        return out
+
+    model = Model(poison)
+    batcher = Batcher(model, 2, 0.0, 16)
+    batcher.start()
+    first = await hold_first(batcher, model, rows(5))
+    a, b = submit_all(batcher, [rows(-1), rows(-2)])
+    await until(lambda: batcher.queue_depth == 2)
+    with caplog.at_level("WARNING", logger="mlserve.batching"):
+        model.gate.set()
+        got = await asyncio.gather(first, a, b, return_exceptions=True)
+    assert float(got[0][0, 0]) == 10.0  # type: ignore[index]
+    assert all(isinstance(g, ModelError) and str(g) == "ValueError: poison" for g in got[1:])
+    # The pair, the first alone (fails: the second is set aside), the second alone (fails too).
+    assert [c[:, 0].tolist() for c in model.calls] == [[5.0], [-1.0, -2.0], [-1.0], [-2.0]]
+    assert [r.getMessage() for r in caplog.records] == [
+        "batch of 2 requests failed (poison); isolating the failing request(s)"
+    ]
+    await batcher.stop(1.0)
+
+
+@pytest.mark.parametrize(
+    ("poisoned", "calls"),
+    [
+        # Halving with the second half set aside, then the set-aside requests as one call; when that fails
+        # too, each set-aside group runs whole first and is split only if it fails (Batcher._isolate).
+        ([1, 0, 0, 1], [[-1, 2, 3, -4], [-1, 2], [-1], [3, -4, 2], [2], [3, -4], [3], [-4]]),
+        (
+            [1, 0, 0, 0, 1, 0, 1, 0],
+            [
+                [-1, 2, 3, 4, -5, 6, -7, 8],
+                [-1, 2, 3, 4],
+                [-1, 2],
+                [-1],
+                [-5, 6, -7, 8, 3, 4, 2],
+                [2],
+                [3, 4],
+                [-5, 6, -7, 8],
+                [-5, 6],
+                [-5],
+                [6],
+                [-7, 8],
+                [-7],
+                [8],
+            ],
+        ),
+    ],
+)
+async def test_isolating_several_poisoned_requests_follows_the_documented_order(
+    poisoned: list[int], calls: list[list[int]]
+) -> None:
+    def poison(x: np.ndarray) -> np.ndarray:
+        if (x < 0).any():
+            raise ValueError("poison")
+        out: np.ndarray = x * 2.0
+        return out
+
+    model = Model(poison)
+    batcher = Batcher(model, len(poisoned), 5.0, 64)
+    batcher.start()
+    values = [float(-(i + 1) if p else i + 1) for i, p in enumerate(poisoned)]
+    got = await asyncio.gather(*[batcher.submit(rows(v)) for v in values], return_exceptions=True)
+    assert [isinstance(g, ModelError) for g in got] == [bool(p) for p in poisoned]
+    assert [[int(v) for v in c[:, 0]] for c in model.calls] == calls
+    await batcher.stop(1.0)
