@@ -98,7 +98,7 @@ TARGETS: tuple[Target, ...] = (
         "spec-rules",
         "every AWS rule a spec must meet (SpecError with its key path)",
         ("mlfargate/spec/rules.py",),
-        ("tests/unit/test_rules.py", "tests/unit/test_security_rules.py"),
+        ("tests/unit/test_rule_messages.py", "tests/unit/test_rules.py", "tests/unit/test_security_rules.py"),
     ),
     Target(
         "spec-catalog",

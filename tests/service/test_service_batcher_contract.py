@@ -431,3 +431,36 @@ async def test_isolating_several_poisoned_requests_follows_the_documented_order(
     assert [isinstance(g, ModelError) for g in got] == [bool(p) for p in poisoned]
     assert [[int(v) for v in c[:, 0]] for c in model.calls] == calls
     await batcher.stop(1.0)
+
+
+async def test_a_client_leaving_during_isolation_does_not_strand_the_others() -> None:
+    # Two poisoned requests (-1, -4) among four. While the set-aside requests [3, -4, 2] run together, the
+    # client of 2 goes away: its group is then empty, and the groups after it must still be resolved.
+    in_rest = threading.Event()
+    release = threading.Event()
+
+    def poison(x: np.ndarray) -> np.ndarray:
+        if x[:, 0].tolist() == [3.0, -4.0, 2.0]:
+            in_rest.set()
+            assert release.wait(10)
+        if (x < 0).any():
+            raise ValueError("poison")
+        out: np.ndarray = x * 2.0
+        return out
+
+    model = Model(poison)
+    batcher = Batcher(model, 4, 5.0, 64)
+    batcher.start()
+    one, two, three, four = submit_all(batcher, [rows(-1), rows(2), rows(3), rows(-4)])
+    await until(in_rest.is_set)
+    two.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    async with asyncio.timeout(5):
+        got = await asyncio.gather(one, three, four, return_exceptions=True)
+    assert isinstance(got[0], ModelError) and isinstance(got[2], ModelError)
+    assert isinstance(got[1], np.ndarray) and float(got[1][0, 0]) == 6.0
+    assert [2.0] not in [
+        c[:, 0].tolist() for c in model.calls[4:]
+    ]  # the gone client's request never ran again
+    await batcher.stop(1.0)

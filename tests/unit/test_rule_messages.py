@@ -632,3 +632,14 @@ def test_validate_returns_a_valid_spec_and_raises_every_error(tmp_path: Path) ->
     assert len(loaded.value.errors) == 2
     path.write_text((REPO / "examples/cpu-fargate-spot.yaml").read_text())
     assert rules.load_valid(path).name == "churn"
+
+
+def test_a_model_uri_without_a_key_names_the_whole_bucket() -> None:
+    # The spec's pattern never lets one through, but the function answers for any string.
+    whole = (
+        "names the whole bucket; the task role's read grant must stop at a prefix ending in / "
+        "(s3://bucket/models/v3/) or one object (s3://bucket/models/v3/model.onnx)"
+    )
+    assert rules.model_uri_error("s3://acme-models") == whole
+    assert rules.model_uri_error("s3://acme-models/") == whole
+    assert rules.model_uri_error("s3://acme-models/v3/") is None
