@@ -275,25 +275,48 @@ def mutated_lines(diff: str) -> str:
     )
 
 
-def run_target(target: Target, max_children: int) -> dict[str, Any]:
+def _open_mutants(scratch: Path, target: Target, patterns: list[str]) -> list[str]:
+    """The mutants of ``target`` that the last run in ``scratch`` did not kill."""
+    status_names = _status_names()
+    names = []
+    for file in target.files:
+        meta = json.loads((scratch / "mutants" / f"{file}.meta").read_text())
+        for key, code in meta["exit_code_by_key"].items():
+            if any(fnmatch.fnmatchcase(key, p) for p in patterns) and status_names[code] not in KILLED:
+                names.append(key)
+    return names
+
+
+def run_target(target: Target, max_children: int, recheck: bool = False) -> dict[str, Any]:
+    """One mutmut run of ``target`` in a fresh scratch directory; with ``recheck``, only the mutants the
+    last run left alive are run again (with the tests as they are now: after adding a test for a
+    survivor), in the same scratch directory, whose other results stand (the code has not changed)."""
     scratch = WORK / target.name
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    linked = _link_checkout(scratch)
-    _write_config(scratch, target, linked)
     patterns = target.patterns()
-    log = scratch / "mutmut.log"
+    previous_seconds = 0.0
+    if recheck:
+        if not (scratch / "mutants").is_dir() or not (RESULTS_DIR / f"{target.name}.json").is_file():
+            raise SystemExit(f"[{target.name}] nothing to recheck: run the target first")
+        previous_seconds = float(json.loads((RESULTS_DIR / f"{target.name}.json").read_text())["seconds"])
+        run_args = _open_mutants(scratch, target, patterns) or patterns
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        linked = _link_checkout(scratch)
+        _write_config(scratch, target, linked)
+        run_args = patterns
+    log = scratch / ("mutmut-recheck.log" if recheck else "mutmut.log")
     started = time.monotonic()
     print(f"[{target.name}] mutmut run ({', '.join(target.files)}); log: {log.relative_to(REPO)}", flush=True)
     with log.open("w") as out:
         rc = subprocess.run(
-            [str(MUTMUT), "run", "--max-children", str(max_children), *patterns],
+            [str(MUTMUT), "run", "--max-children", str(max_children), *run_args],
             cwd=scratch,
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         ).returncode
-    seconds = time.monotonic() - started
+    seconds = time.monotonic() - started + previous_seconds
     if rc != 0:
         tail = log.read_text(errors="replace")[-4000:]
         raise SystemExit(f"[{target.name}] mutmut run failed (exit {rc}); end of {log}:\n{tail}")
@@ -467,6 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="rerun only the mutants the target's last run left alive (after adding tests for them)",
+    )
+    parser.add_argument(
         "--tests",
         nargs="+",
         metavar="PYTEST_ARG",
@@ -488,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             target = by_name[name]
             if args.tests:
                 target = dataclasses.replace(target, tests=tuple(args.tests))
-            result = run_target(target, args.max_children)
+            result = run_target(target, args.max_children, recheck=args.recheck)
             (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
             judged = judge(result, equivalents)
             open_ = [j["mutant"] for j in judged if j["verdict"] != "equivalent"]

@@ -296,3 +296,62 @@ def test_a_backup_that_fails_otherwise_raises(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(ws.os, "link", broken)
     with pytest.raises(OSError, match="I/O error"):
         ws._backup(src, tmp_path / "old" / "main.tf")
+
+
+# ---------------------------------------------------------------- the manifest and the staged writes
+
+
+def test_the_manifest_records_every_file_and_how_it_was_generated() -> None:
+    from mlfargate import __version__
+    from mlfargate.generate.model import Options
+
+    text = ws.manifest_text(
+        {"main.tf": "m", ".gitignore": "g"},
+        Options(format="cdktf", modules_source="git", modules_ref="v1.2.0"),
+    )
+    assert text.endswith("}\n")
+    assert json.loads(text) == {
+        "//": "Written by `mlfargate generate`: SHA-256 of each generated file, to detect hand edits.",
+        "generator": f"mlfargate {__version__}",
+        "format": "cdktf",
+        "modules_source": "git",
+        "modules_ref": "v1.2.0",
+        "files": {".gitignore": ws.sha256("g"), "main.tf": ws.sha256("m")},
+    }
+    assert list(json.loads(text)["files"]) == [".gitignore", "main.tf"]  # sorted: a stable diff
+
+
+@pytest.mark.parametrize(
+    ("count", "durable", "synced"), [(1, True, 1), (2, True, 2), (3, True, 3), (1, False, 0), (3, False, 0)]
+)
+def test_staged_files_are_flushed_to_disk_only_when_they_replace_something(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, durable: bool, synced: int
+) -> None:
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(ws.os, "fsync", fsync)
+    files = [(tmp_path / f"f{i}.tf", f"ü {i}\n") for i in range(count)]
+    ws._write_files(files, durable=durable)
+    # Each file once, all of them when durable (one fsync each, run together), none otherwise.
+    assert sorted(flushed) == sorted(str(p) for p, _ in files)[:synced] and len(flushed) == synced
+    for path, text in files:
+        assert path.read_bytes() == text.encode("utf-8")
+        assert os.stat(path).st_mode & 0o777 == 0o644 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def test_a_staged_file_is_never_written_over_an_existing_one(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("there")
+    with pytest.raises(FileExistsError):
+        ws._write_files([(tmp_path / "new.tf", "n"), (tmp_path / "main.tf", "x")], durable=False)
+    assert (tmp_path / "main.tf").read_text() == "there"
