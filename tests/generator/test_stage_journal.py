@@ -355,3 +355,18 @@ def test_a_staged_file_is_never_written_over_an_existing_one(tmp_path: Path) -> 
     with pytest.raises(FileExistsError):
         ws._write_files([(tmp_path / "new.tf", "n"), (tmp_path / "main.tf", "x")], durable=False)
     assert (tmp_path / "main.tf").read_text() == "there"
+
+
+def test_a_journal_is_read_as_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+
+    lay_stage(tmp_path, ws._Journal({}, ["é.tf"], []).text().replace("\\u00e9", "é"))
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # Python's default text encoding is now ASCII
+    try:
+        with pytest.raises(WorkspaceError) as refused:
+            ws._Journal.read(tmp_path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    # Read (as UTF-8), then refused for what it names, not "unreadable".
+    assert 'lists "\\u00e9.tf", which is not a file mlfargate writes' in str(refused.value)

@@ -4,6 +4,7 @@ operator says (MLFARGATE_CACHE_DIR, XDG_CACHE_HOME, ~/.cache)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,22 @@ def test_the_cache_directory_follows_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert files.user_cache_dir() == tmp_path / "home" / ".cache" / "mlfargate"
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """The C locale set at run time: Python's default text encoding becomes ASCII (outside UTF-8 mode)."""
+    import locale
+
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+def test_text_is_written_as_utf_8_whatever_the_locale(tmp_path: Path, ascii_locale: None) -> None:
+    target = tmp_path / "out.txt"
+    files.write_text_atomic(target, "modèle ✓\n")
+    assert target.read_bytes() == "modèle ✓\n".encode()
