@@ -143,6 +143,12 @@ CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None], list[tu
         ],
     ),
     (
+        "MODEL_PATH as a secret",
+        CPU,
+        service(secrets={"MODEL_PATH": SECRET}),
+        [("service.secrets.MODEL_PATH", "is set from service.model_uri; remove it here")],
+    ),
+    (
         "secret ARN",
         CPU,
         service(secrets={"DB": "arn:aws:secretsmanager:us-west-2:123456789012:secret:*"}),
@@ -336,6 +342,12 @@ CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None], list[tu
     ),
     ("VPC /23 fits", CPU, network(vpc_cidr="10.0.0.0/23"), []),
     ("VPC /16 fits", CPU, network(vpc_cidr="10.0.0.0/16"), []),
+    (
+        "IPv6 VPC",
+        CPU,
+        network(vpc_cidr="fd00::/48"),
+        [("network.vpc_cidr", "must be an IPv4 block (VPCs start from an IPv4 CIDR)")],
+    ),
     (
         "VPC host bits",
         CPU,
@@ -616,6 +628,12 @@ def test_secret_arns_are_granted_without_ecs_json_key_suffix() -> None:
 def test_validate_returns_a_valid_spec_and_raises_every_error(tmp_path: Path) -> None:
     spec = from_data(copy.deepcopy(CPU))
     assert rules.validate(spec) is spec
+    # The catalog it is given is the one it checks against.
+    cat = load_catalog()
+    elsewhere = Catalog(cat.date, cat.sources, cat.instance_types, cat.fargate_sizes, {"eu-west-1": 3})
+    with pytest.raises(SpecErrors) as unknown_region:
+        rules.validate(spec, elsewhere)
+    assert [e.path for e in unknown_region.value.errors] == ["aws.region"]
     bad = copy.deepcopy(CPU)
     bad["scaling"].update(min_tasks=7)
     bad["spot"].update(on_demand_base=7)
