@@ -449,11 +449,19 @@ def render(results: list[dict[str, Any]], equivalents: dict[str, dict[str, str]]
         else:
             details.append("No survivors.")
             details.append("")
+    measured = {r["target"] for r in results}
+    for target in TARGETS:
+        if target.name not in measured:
+            unmet.append(target.name)
+            lines.append(
+                f"| {target.name} | {target.guards} | {'; '.join(f'`{f}`' for f in target.files)} | — | — | — | "
+                "not measured yet |"
+            )
     lines.append("")
     lines.append(
         "All targets meet the goal."
         if not unmet
-        else f"Goal not met by: {', '.join(unmet)} (survivors listed below)."
+        else f"Goal not met (or not measured) by: {', '.join(unmet)}; survivors are listed below."
     )
     lines.append("")
     return "\n".join([*lines, *details]).rstrip() + "\n"
