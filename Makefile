@@ -19,7 +19,7 @@ TORCH_VERSION := 2.13.0
 TORCH_LOCAL := $(firstword $(wildcard /opt/wheels/torch-$(TORCH_VERSION)+cpu-*.whl))
 TORCH_REQ := $(if $(TORCH_LOCAL),$(TORCH_LOCAL),torch==$(TORCH_VERSION))
 
-.PHONY: run demo test lint typecheck pytest lock clean setup setup-dev setup-demo test-tools node
+.PHONY: run demo test lint typecheck pytest lock clean setup setup-dev setup-demo test-tools node mutation
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
@@ -102,6 +102,17 @@ test-tools:
 
 test: node lint typecheck pytest
 
+# Mutation testing of the modules that guard users (issue 21): slow (minutes per target, CPU-bound), so
+# not part of `make test`. Runs each target of benchmarks/mutation.py one at a time with at most
+# $(MUTATION_CHILDREN) mutants at once and rewrites the "Mutation testing" section of
+# benchmarks/RESULTS.md: the score per target and every surviving mutant, justified or not.
+#   make mutation                                   every target
+#   make mutation MUTATION_TARGETS="spec-rules"     some of them (the others keep their last results)
+MUTATION_TARGETS ?=
+MUTATION_CHILDREN ?= 2
+mutation: setup-dev
+	$(BIN)/python benchmarks/mutation.py --max-children $(MUTATION_CHILDREN) $(MUTATION_TARGETS)
+
 LOCK_FLAGS := --python-version 3.11 --python-platform x86_64-manylinux_2_35 -q
 lock:
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv==$(UV_VERSION); }
@@ -112,4 +123,4 @@ lock:
 	  -o requirements-demo.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mutation

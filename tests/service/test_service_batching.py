@@ -86,7 +86,7 @@ async def test_a_request_is_failed_only_after_it_failed_alone() -> None:
     """A transient failure (the first three calls raise) blames only a request whose own call failed."""
     rows = [float(i) for i in range(8)]
     model = CountingModel(flaky=3)
-    got = await run_batch(model, rows)
+    got = await run_batch(model, rows, max_batch=8)  # the 8 rows fill the batch: no wait for more
     blamed = [g for g in got if isinstance(g, ModelError)]
     assert len(blamed) == sum(1 for n in model.calls[:3] if n == 1), (model.calls, got)
     for r, g in zip(rows, got, strict=True):

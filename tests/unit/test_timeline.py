@@ -233,3 +233,91 @@ def test_apply_sets_only_named_bounds() -> None:
 def test_actions_that_never_fire_in_the_reference_week_change_nothing(cron_text: str) -> None:
     tl = timeline.build(1, 3, [sched("rare", cron_text, lo=0, hi=0)])
     assert tl.events == () and bounds(tl) == {(1, 3)}
+
+
+def test_a_failed_action_is_reported_with_the_bounds_it_would_set_and_the_ones_kept() -> None:
+    # A max-only action below the current min: the note names the min it would keep (from the bounds
+    # in force) and the max it asked for.
+    narrow = timeline.build(
+        1, 10, [sched("surge", "cron(0 0 ? * TUE *)", lo=6), sched("narrow", "cron(0 0 ? * FRI *)", hi=3)]
+    )
+    assert narrow.notes == (
+        "schedule 'narrow' at Fri 00:00 UTC would set min 6, max 3 (min above max); "
+        "modelled as a failed action: bounds stay min 6, max 10",
+    )
+    # A min-only action above the current max: the max it would keep comes from the bounds in force.
+    surge = timeline.build(1, 4, [sched("surge", "cron(30 9 ? * WED *)", lo=6)])
+    assert surge.notes == (
+        "schedule 'surge' at Wed 09:30 UTC would set min 6, max 4 (min above max); "
+        "modelled as a failed action: bounds stay min 1, max 4",
+    )
+    assert bounds(surge) == {(1, 4)}
+
+
+def test_an_action_may_set_min_equal_to_max() -> None:
+    pin = timeline.Action(datetime(2026, 1, 12, tzinfo=UTC), "pin", 0, 3, 3)
+    assert timeline.apply((2, 4), pin) == ((3, 3), True)
+    tl = timeline.build(1, 4, [sched("pin", "cron(0 12 ? * WED *)", lo=3, hi=3)])
+    assert at(tl, WED, 13) == (3, 3) and tl.notes == ()
+
+
+def test_an_action_that_changes_nothing_leaves_one_interval() -> None:
+    # Re-asserting the bounds in force (or failing) cuts nothing: equal neighbours are one interval.
+    same = timeline.build(1, 4, [sched("same", "cron(0 12 ? * WED *)", lo=1, hi=4)])
+    assert same.intervals == (timeline.Interval(same.week_start, same.week_end, 1, 4),)
+    failed = timeline.build(1, 4, [sched("bad", "cron(0 12 ? * WED *)", lo=6)])
+    assert failed.intervals == (timeline.Interval(failed.week_start, failed.week_end, 1, 4),)
+
+
+def test_a_week_that_does_not_settle_within_the_passes_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A lone max-only action needs a second replay to settle (the week wraps); with one pass allowed the
+    # estimate must say it is pricing an unsettled week rather than pass it off as the cycle.
+    monkeypatch.setattr(timeline, "MAX_PASSES", 1)
+    tl = timeline.build(1, 10, [sched("evening", "cron(0 20 ? * SUN *)", hi=3)])
+    assert tl.notes == ("the schedules do not settle into a weekly cycle; the week starts at (1, 3)",)
+
+
+def test_every_zone_that_changes_offset_is_named() -> None:
+    spring = timeline.build(
+        1,
+        8,
+        [
+            sched("ny", "cron(0 22 * * ? *)", "America/New_York", 0, 1),
+            sched("chicago", "cron(0 7 ? * MON-FRI *)", "America/Chicago", 2, 8),
+            sched("utc", "cron(0 12 ? * SAT *)", "UTC", 1, 8),
+        ],
+        datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    assert spring.notes == (
+        "time zone(s) America/Chicago, America/New_York change UTC offset inside the reference week",
+    )
+
+
+def test_a_change_in_the_last_hour_of_the_week_counts_and_one_just_after_does_not() -> None:
+    # New York springs forward at 2026-03-08 07:00 UTC.
+    change = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+    inside = change - timedelta(hours=167, minutes=30)  # the change is 30 minutes before the week ends
+    after = change - timedelta(hours=168, minutes=30)  # the week ended 30 minutes before the change
+    assert timeline.dst_changes(["America/New_York"], inside) == ["America/New_York"]
+    assert timeline.dst_changes(["America/New_York"], after) == []
+
+
+def test_bounds_outside_the_week_are_refused_with_the_week_named() -> None:
+    tl = timeline.build(1, 4)
+    with pytest.raises(ValueError, match=r"is outside the week starting 2026-01-12 00:00:00\+00:00"):
+        tl.bounds_at(tl.week_end)
+
+
+def test_the_timeline_json_is_in_utc_whatever_the_machine_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        local = datetime(2026, 1, 12, 8, 30, tzinfo=ZoneInfo("America/New_York"))  # 13:30 UTC
+        interval = timeline.Interval(local, local + timedelta(hours=1), 1, 2)
+        assert interval.to_json() == ["2026-01-12T13:30Z", "2026-01-12T14:30Z", 1, 2]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
