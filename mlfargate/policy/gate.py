@@ -34,7 +34,7 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from mlfargate.policy import result_cache
+from mlfargate.policy import checkov_loading, parse_cache, result_cache
 from mlfargate.policy.checkov_patches import (
     INSTALLED_CALLS,
     LoggingState,
@@ -43,6 +43,8 @@ from mlfargate.policy.checkov_patches import (
     is_local_source,
     parsed_read_only,
     reuse_expression_evaluator,
+    reuse_jsonpath_parser,
+    save_evaluations,
 )
 from mlfargate.policy.report import (
     NO_REASON,
@@ -59,14 +61,18 @@ from mlfargate.terraform.state import installed_modules
 
 class _Checkov:
     """checkov's runner classes, imported once per process (the import is the slow part). A directory
-    scan needs only the Terraform runner; the plan runner and the runner registry (plan enrichment, ~25%
-    more import time) are imported on the first plan scan, or by :func:`warm_up`."""
+    scan needs only the Terraform runner, and only the checks for the workspace's resource types
+    (:mod:`mlfargate.policy.checkov_loading`); the plan runner and the runner registry (plan enrichment,
+    ~25% more import time) and every other check are imported on the first plan scan, or by
+    :func:`warm_up`."""
 
     _lock = threading.Lock()
     _loaded: _Checkov | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, types: set[str] | None = None) -> None:
         saved = LoggingState.capture()
+        self.loader = checkov_loading.Loader()
+        self.loader.import_runner(types)
         from checkov.common.output.report import Report
         from checkov.runner_filter import RunnerFilter
         from checkov.terraform.runner import Runner as TfRunner
@@ -74,6 +80,7 @@ class _Checkov:
         saved.restore()
         install_parse_cache()
         reuse_expression_evaluator()
+        reuse_jsonpath_parser()
         install_initialized_module_loader()
         self.report_cls = Report
         self.filter_cls = RunnerFilter
@@ -88,16 +95,22 @@ class _Checkov:
                 from checkov.common.runners.runner_registry import RunnerRegistry
                 from checkov.terraform.plan_runner import Runner as PlanRunner
 
+                self.loader.ensure_all()
                 saved.restore()
                 self._plan = (PlanRunner, RunnerRegistry)
             return self._plan
 
     @classmethod
-    def get(cls) -> _Checkov:
+    def get(cls, types: set[str] | None = None) -> _Checkov:
+        """The process's checkov; ``types`` (the workspace's resource and data types) lets the first
+        import skip the checks that cannot apply; later calls import what new types need."""
         with cls._lock:
             if cls._loaded is None:
-                cls._loaded = cls()
-            return cls._loaded
+                cls._loaded = cls(types)
+                return cls._loaded
+        if types is not None:
+            cls._loaded.loader.ensure(types)
+        return cls._loaded
 
     def runner_filter(self, framework: str, plan_root: Path | None = None) -> Any:
         return self.filter_cls(
@@ -207,6 +220,18 @@ def _module_map(root: Path) -> list[str]:
     return unchecked
 
 
+def _block_types(root: Path) -> set[str]:
+    """The resource and data types named in the files a scan of ``root`` reads."""
+    texts = []
+    for file in result_cache.inputs(root):
+        if file.name.endswith(".tf"):
+            try:
+                texts.append(file.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                continue
+    return checkov_loading.block_types(texts)
+
+
 def scan_directory(path: Path) -> PolicyReport:
     """Run every checkov Terraform check on a workspace directory, following local module calls and
     remote ones ``terraform init`` installed (nothing is downloaded); see the module docs."""
@@ -221,13 +246,19 @@ def scan_directory(path: Path) -> PolicyReport:
     cache_key = result_cache.key(root)
     report = result_cache.load(cache_key, str(path))
     if report is None:
-        ck = _Checkov.get()
+        ck = _Checkov.get(_block_types(root))
         unchecked = _module_map(root)
         runner = ck.tf_runner_cls()
         result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
+        if ck.loader.ensure(checkov_loading.definition_types(runner.definitions)):
+            # A type the headers did not show (see checkov_loading): its checks are loaded now.
+            runner = ck.tf_runner_cls()
+            result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
         report = _convert(ck, result, root, str(path), "directory")
         report.unchecked = unchecked
         result_cache.store(cache_key, report)
+        parse_cache.prune()
+        save_evaluations()
     report.seconds = time.perf_counter() - started
     return report
 
