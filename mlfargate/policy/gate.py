@@ -29,8 +29,11 @@ says why (aws-facts.md: "a waiver is an inline skip with a real reason, never a 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,6 +124,22 @@ class _Checkov:
         )
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while checkov is imported and a scan runs. Importing checkov
+    creates ~2,000 modules' worth of long-lived objects, and every few thousand allocations the collector
+    walks all of them again: ~25% of a cold check's CPU (environments/prod: 1.64 s -> 1.27 s), for no
+    memory back (peak RSS 141 MB either way: reference counting frees the rest). Restored afterwards, so
+    a long-lived process (the TUI) collects as usual between scans."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def is_loaded() -> bool:
     """Whether checkov is already imported in this process (the next scan is warm)."""
     return _Checkov._loaded is not None
@@ -129,7 +148,8 @@ def is_loaded() -> bool:
 def warm_up() -> None:
     """Import checkov now, plan scanning included (e.g. while Terraform plans), so the gate that
     follows is warm."""
-    _Checkov.get().plan_classes()
+    with _collector_paused():
+        _Checkov.get().plan_classes()
 
 
 def _module_calls(file: Path) -> list[tuple[str, str, str]]:
@@ -246,15 +266,16 @@ def scan_directory(path: Path) -> PolicyReport:
     cache_key = result_cache.key(root)
     report = result_cache.load(cache_key, str(path))
     if report is None:
-        ck = _Checkov.get(_block_types(root))
-        unchecked = _module_map(root)
-        runner = ck.tf_runner_cls()
-        result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
-        if ck.loader.ensure(checkov_loading.definition_types(runner.definitions)):
-            # A type the headers did not show (see checkov_loading): its checks are loaded now.
+        with _collector_paused():
+            ck = _Checkov.get(_block_types(root))
+            unchecked = _module_map(root)
             runner = ck.tf_runner_cls()
             result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
-        report = _convert(ck, result, root, str(path), "directory")
+            if ck.loader.ensure(checkov_loading.definition_types(runner.definitions)):
+                # A type the headers did not show (see checkov_loading): its checks are loaded now.
+                runner = ck.tf_runner_cls()
+                result = runner.run(root_folder=str(root), runner_filter=ck.runner_filter("terraform"))
+            report = _convert(ck, result, root, str(path), "directory")
         report.unchecked = unchecked
         result_cache.store(cache_key, report)
         parse_cache.prune()
@@ -288,19 +309,22 @@ def scan_plan(plan_json_path: Path, workspace: Path | None = None) -> PolicyRepo
     if cached is not None:
         cached.seconds = time.perf_counter() - started
         return cached
-    ck = _Checkov.get()
-    _module_map(root)  # the enrichment below reads the configuration's modules (waivers, file:line)
-    plan_runner_cls, registry_cls = ck.plan_classes()
-    runner = plan_runner_cls()
-    result = runner.run(
-        root_folder=None, files=[str(plan)], runner_filter=ck.runner_filter("terraform_plan", root)
-    )
-    reports = result if isinstance(result, list) else [result]
-    enriched = registry_cls.get_enriched_resources(repo_roots=[str(root)], download_external_modules=False)
-    for sub in reports:
-        ck.report_cls("terraform_plan").enrich_plan_report(sub, enriched)
-        ck.report_cls("terraform_plan").handle_skipped_checks(sub, enriched)
-    report = _convert(ck, reports, root, str(plan_json_path), "plan")
+    with _collector_paused():
+        ck = _Checkov.get()
+        _module_map(root)  # the enrichment below reads the configuration's modules (waivers, file:line)
+        plan_runner_cls, registry_cls = ck.plan_classes()
+        runner = plan_runner_cls()
+        result = runner.run(
+            root_folder=None, files=[str(plan)], runner_filter=ck.runner_filter("terraform_plan", root)
+        )
+        reports = result if isinstance(result, list) else [result]
+        enriched = registry_cls.get_enriched_resources(
+            repo_roots=[str(root)], download_external_modules=False
+        )
+        for sub in reports:
+            ck.report_cls("terraform_plan").enrich_plan_report(sub, enriched)
+            ck.report_cls("terraform_plan").handle_skipped_checks(sub, enriched)
+        report = _convert(ck, reports, root, str(plan_json_path), "plan")
     result_cache.store(cache_key, report)
     report.seconds = time.perf_counter() - started
     return report

@@ -334,3 +334,25 @@ def test_timestamps_are_never_memoised(cache_on: Path, tmp_path: Path) -> None:
     assert not [t for t in evaluated if "timestamp(" in t] and not [
         t for t, _ in rendered if "timestamp(" in t
     ]
+
+
+def test_the_garbage_collector_is_back_on_after_a_scan(tmp_path: Path) -> None:
+    """The gate pauses the cyclic collector while it imports and scans; a long-lived process (the TUI)
+    must get it back, also when the scan fails."""
+    import gc
+
+    from mlfargate.policy import gate
+    from mlfargate.policy.report import PolicyError
+
+    assert gc.isenabled()
+    gate.scan_directory(workspace(tmp_path))
+    assert gc.isenabled()
+    with pytest.raises(PolicyError):
+        gate.scan_directory(tmp_path / "missing")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        gate.scan_directory(tmp_path / "ws")
+        assert not gc.isenabled(), "a collector the caller turned off stays off"
+    finally:
+        gc.enable()
