@@ -89,6 +89,10 @@ class _Checkov:
         self.filter_cls = RunnerFilter
         self.tf_runner_cls = TfRunner
         self._plan: tuple[Any, Any] | None = None
+        # What the import made (modules, classes, check registries) lives as long as the process: move it
+        # out of the collector's sight. Otherwise every later full collection walks it again, the last
+        # one at interpreter exit: ~0.6 s of a cold `mlfargate check` (CPU 1.9 s -> 1.2 s).
+        gc.freeze()
 
     def plan_classes(self) -> tuple[Any, Any]:
         """(plan runner, runner registry), imported on first use."""
@@ -130,7 +134,8 @@ def _collector_paused() -> Iterator[None]:
     creates ~2,000 modules' worth of long-lived objects, and every few thousand allocations the collector
     walks all of them again: ~25% of a cold check's CPU (environments/prod: 1.64 s -> 1.27 s), for no
     memory back (peak RSS 141 MB either way: reference counting frees the rest). Restored afterwards, so
-    a long-lived process (the TUI) collects as usual between scans."""
+    a long-lived process (the TUI) collects as usual between scans; the import's own objects are frozen
+    (:class:`_Checkov`), never collected again."""
     paused = gc.isenabled()
     gc.disable()
     try:
