@@ -47,8 +47,10 @@ from mlfargate.files import OutputPathError, user_cache_dir, write_text_atomic
 
 #: Top-level packages imported by checkov's runner modules but never used by an offline Terraform
 #: directory scan (measured: still unloaded after scanning every example workspace): the platform's async
-#: HTTP client, the AWS SDK (platform uploads), a terminal-width helper of the CLI's output.
-LAZY_PACKAGES = frozenset({"aiohttp", "boto3", "wcwidth"})
+#: HTTP client and a terminal-width helper of checkov's CLI output. Only packages nothing else in
+#: mlfargate uses: Python 3.11's LazyLoader is not safe when two threads first touch a module at once,
+#: so boto3 (also unused by a scan, but the TUI's workers make AWS clients) is imported as usual.
+LAZY_PACKAGES = frozenset({"aiohttp", "wcwidth"})
 
 #: The packages whose submodules are the Terraform resource and data checks, one per provider.
 CHECK_PACKAGES = ("checkov.terraform.checks.resource", "checkov.terraform.checks.data")
