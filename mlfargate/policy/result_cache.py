@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mlfargate import __version__
-from mlfargate.files import user_cache_dir, write_text_atomic
+from mlfargate.files import OutputPathError, user_cache_dir, write_text_atomic
 from mlfargate.policy.report import Finding, PolicyReport, Waiver
 
 CACHE_SWITCH_ENV = "MLFARGATE_GATE_CACHE"
@@ -64,7 +64,7 @@ def _terraform_files(directory: Path, recursive: bool) -> Iterator[Path]:
         yield from (Path(current) / f for f in sorted(files) if f.endswith(_SUFFIXES))
 
 
-def _inputs(root: Path) -> list[Path]:
+def inputs(root: Path) -> list[Path]:
     """Every file a scan of ``root`` can read (a superset is harmless: it only narrows cache hits)."""
     found: dict[Path, None] = {}
     pending = [(root, True)]
@@ -95,7 +95,7 @@ def key(root: Path, plan_json: Path | None = None) -> str | None:
     (then the scan runs and nothing is cached)."""
     digest = hashlib.sha256(_code_fingerprint().encode())
     digest.update(f"\0{os.path.realpath(root)}\0{os.environ.get('TF_DATA_DIR', '')}\0".encode())
-    paths = _inputs(root) + ([plan_json] if plan_json is not None else [])
+    paths = inputs(root) + ([plan_json] if plan_json is not None else [])
     try:
         for path in paths:
             digest.update(os.path.realpath(path).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -138,7 +138,7 @@ def store(cache_key: str | None, report: PolicyReport) -> None:
     }
     try:
         write_text_atomic(_path(cache_key), json.dumps(data), overwrite=True)
-    except OSError:
+    except (OSError, OutputPathError):  # an unwritable cache directory: the check itself goes on
         return
 
 

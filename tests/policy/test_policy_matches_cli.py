@@ -2,11 +2,15 @@
 what the unmodified checkov CLI reports, on every directory the product gates: each example spec's
 generated workspace, both committed environments, every module example and the failing fixture. Both
 cold (a new process: the first scan, checkov imported by it) and warm (a second scan in one process,
-every cache in use)."""
+every cache in use); and cold with the on-disk caches on (tests run with them off): the first check on
+a machine, which fills them, then a new process that misses the verdict and takes the parsed files and
+the choice of checks from them, then one that takes the verdict."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +46,16 @@ def directories(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 Verdict = tuple[list[tuple[str, str]], list[tuple[str, str]], int]
 
 
+_CLI_VERDICTS: dict[Path, Verdict] = {}
+
+
 def cli_verdict(directory: Path) -> Verdict:
+    if directory not in _CLI_VERDICTS:
+        _CLI_VERDICTS[directory] = _run_cli(directory)
+    return _CLI_VERDICTS[directory]
+
+
+def _run_cli(directory: Path) -> Verdict:
     out = subprocess.run(
         [str(CHECKOV), "-d", str(directory), "--framework", "terraform", "-o", "json"],
         capture_output=True,
@@ -66,7 +79,7 @@ def gate_verdict(report: PolicyReport) -> Verdict:
     )
 
 
-def cold_verdict(directory: Path) -> Verdict:
+def cold_verdict(directory: Path, env: dict[str, str] | None = None) -> Verdict:
     code = (
         "import json, sys; from pathlib import Path; from mlfargate.policy import gate; "
         "assert 'checkov' not in sys.modules; "
@@ -75,7 +88,13 @@ def cold_verdict(directory: Path) -> Verdict:
         "[(w.check_id, w.resource) for w in r.waived], r.passed]))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=True,
+        env={**os.environ, **(env or {})},
     )
     failed, waived, passed = json.loads(out.stdout.strip().splitlines()[-1])
     return sorted(map(tuple, failed)), sorted(map(tuple, waived)), int(passed)
@@ -89,6 +108,21 @@ def test_gate_agrees_with_the_checkov_cli_cold_and_warm(directories: dict[str, P
     assert cold_verdict(directory) == expected
     gate.scan_directory(directory)  # the second scan below is warm: every cache in use
     assert gate_verdict(gate.scan_directory(directory)) == expected
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_gate_agrees_with_the_checkov_cli_with_its_caches_on(
+    directories: dict[str, Path], target: str, tmp_path: Path
+) -> None:
+    directory = directories[target]
+    expected = cli_verdict(directory)
+    cache = tmp_path / "cache"
+    env = {"MLFARGATE_CACHE_DIR": str(cache), "MLFARGATE_GATE_CACHE": "1"}
+    assert cold_verdict(directory, env) == expected, "the first check on a machine (fills the caches)"
+    assert (cache / "gate-manifest" / "manifest.json").is_file() and any((cache / "gate-parse").iterdir())
+    shutil.rmtree(cache / "gate")
+    assert cold_verdict(directory, env) == expected, "parsed files and the choice of checks from the cache"
+    assert cold_verdict(directory, env) == expected, "the verdict from the cache"
 
 
 def test_the_fixture_really_fails_so_the_comparison_compares_failures() -> None:

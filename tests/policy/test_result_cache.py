@@ -5,7 +5,6 @@ is ignored, never trusted."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from mlfargate.policy import result_cache
+from tests.policy.conftest import workspace
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "policy" / "fixtures"
 
 pytestmark = pytest.mark.slow
 
@@ -26,26 +25,12 @@ SCAN = (
 )
 
 
-@pytest.fixture
-def cache_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("MLFARGATE_CACHE_DIR", str(cache))
-    monkeypatch.setenv(result_cache.CACHE_SWITCH_ENV, "1")
-    return cache
-
-
 def scan(directory: Path) -> tuple[dict[str, object], bool]:
     out = subprocess.run(
         [sys.executable, "-c", SCAN, str(directory)], capture_output=True, text=True, cwd=REPO, check=True
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return data["report"], data["checkov"]
-
-
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "ws"
-    shutil.copytree(FIXTURES / "fail", ws)
-    return ws
 
 
 def test_a_repeated_scan_is_the_same_verdict_without_checkov(cache_on: Path, tmp_path: Path) -> None:
@@ -116,3 +101,13 @@ def test_the_cache_can_be_turned_off(cache_on: Path, tmp_path: Path, monkeypatch
     monkeypatch.setenv(result_cache.CACHE_SWITCH_ENV, "0")
     _, imported = scan(ws)
     assert imported
+
+
+def test_an_unwritable_cache_never_fails_a_check(cache_on: Path, tmp_path: Path) -> None:
+    """Bug: a cache directory that cannot be created (a file in its place, a read-only home) made
+    `mlfargate check` fail with "cannot write it" instead of checking without the cache."""
+    cache_on.parent.mkdir(parents=True, exist_ok=True)
+    cache_on.write_text("a file where the cache directory should be")
+    ws = workspace(tmp_path)
+    report, imported = scan(ws)
+    assert imported and report["failed"]
