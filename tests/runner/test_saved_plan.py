@@ -215,13 +215,18 @@ def test_a_current_saved_plan_is_loaded_with_absolute_paths(
     assert state.load_saved_plan(ws).destroy is False
 
 
-def test_a_meta_file_without_destroy_is_an_apply_plan(tmp_path: Path) -> None:
+def test_a_meta_file_without_destroy_is_refused(tmp_path: Path) -> None:
+    """A metadata file that does not say whether it is a destroy plan is unusable (issue 12: its shape is
+    validated; a missing key is never read as "apply")."""
     ws = ws_with(tmp_path, {"main.tf": "# a\n"})
     save_plan(ws)
     meta = state.saved_plan_paths(ws)[2]
     meta.write_text(json.dumps({"fingerprint": state.fingerprint(ws), "created": 5}))
-    saved = state.load_saved_plan(ws)
-    assert saved.destroy is False and saved.created == 5.0
+    with pytest.raises(state.PlanRequiredError) as refused:
+        state.load_saved_plan(ws)
+    assert str(refused.value) == (
+        f"saved plan is unusable: plan.meta.json has no 'destroy'; run `mlfargate plan {ws.resolve()}` again"
+    )
 
 
 @pytest.mark.parametrize("missing", [0, 1, 2])
@@ -242,7 +247,10 @@ def test_an_unreadable_meta_file_asks_for_a_new_plan(tmp_path: Path) -> None:
     meta.write_text("{half written")
     with pytest.raises(state.PlanRequiredError) as refused:
         state.load_saved_plan(ws)
-    assert str(refused.value) == f"{meta.resolve()}: unreadable; run `mlfargate plan {ws.resolve()}` again"
+    assert str(refused.value) == (
+        "saved plan is unusable: plan.meta.json is not JSON (Expecting property name enclosed in double quotes "
+        f"at line 1); run `mlfargate plan {ws.resolve()}` again"
+    )
 
 
 def test_a_plan_made_from_other_configuration_is_refused(tmp_path: Path) -> None:

@@ -228,7 +228,7 @@ CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None], list[tu
             ("service.certificate_arn", "account 999999999999 differs from aws.account_id"),
             (
                 "service.certificate_arn",
-                "certificate is in eu-west-1; an ALB needs an ACM certificate in its own region (us-east-1)",
+                "certificate is in 'eu-west-1'; an ALB needs an ACM certificate in its own region (us-east-1)",
             ),
         ],
     ),
