@@ -116,12 +116,9 @@ def measure(url: str, tasks: int, runs: int) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=9, help="refreshes measured per task count (median)")
-    parser.add_argument("--tasks", default="1,10,100,250", help="comma-separated task counts")
-    parser.add_argument("--json", action="store_true", help="print one JSON record")
-    args = parser.parse_args()
+def use_fake_aws() -> None:
+    """Credentials the emulator accepts (never real ones), and one attempt per call: a benchmark counts
+    calls, so botocore must not retry behind its back."""
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -131,6 +128,15 @@ def main() -> int:
             "AWS_MAX_ATTEMPTS": "1",
         }
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9, help="refreshes measured per task count (median)")
+    parser.add_argument("--tasks", default="1,10,100,250", help="comma-separated task counts")
+    parser.add_argument("--json", action="store_true", help="print one JSON record")
+    args = parser.parse_args()
+    use_fake_aws()
     load_before = os.getloadavg()[0]
     proc, url = start_moto()
     try:

@@ -45,7 +45,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.status import start_moto  # noqa: E402
+from benchmarks.status import start_moto, use_fake_aws  # noqa: E402
 from mlfargate.live.clients import aws_factory  # noqa: E402
 from tests.live.helpers import REGION, Deployment, post, spec_from  # noqa: E402
 from tui.app import MlfargateApp  # noqa: E402
@@ -162,15 +162,7 @@ def main() -> int:
     parser.add_argument("--tasks", default="10,100", help="comma-separated task counts")
     parser.add_argument("--json", action="store_true", help="print one JSON record")
     args = parser.parse_args()
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_MAX_ATTEMPTS": "1",
-        }
-    )
+    use_fake_aws()
     load_before = os.getloadavg()[0]
     proc, url = start_moto()
     try:
