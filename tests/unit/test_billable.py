@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,7 +19,7 @@ from mlfargate.generate import inventory, sources
 from mlfargate.generate.model import Options
 from mlfargate.generate.workspace import render_files
 from mlfargate.spec import rules
-from mlfargate.spec.model import Spec, from_data
+from tests.unit.test_cost import line, make_spec
 
 REPO = Path(__file__).resolve().parents[2]
 WORKSPACE_SPECS = sorted(
@@ -39,29 +38,6 @@ def spec_id(path: Path) -> str:
 @pytest.fixture(autouse=True)
 def no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(price_book.CACHE_ENV, str(tmp_path / "cache"))
-
-
-def make_spec(**over: Any) -> Spec:
-    data: dict[str, Any] = {
-        "name": "svc",
-        "environment": "dev",
-        "aws": {"region": "us-east-1"},
-        "network": {"vpc_cidr": "10.0.0.0/16", "availability_zones": 2, "nat_gateways": "none"},
-        "service": {"allow_plain_http": True},  # public, so the ALB's public IPv4 addresses are priced
-        "compute": {"capacity": "fargate", "cpu": 2048, "memory": 4096},
-        "spot": {"on_demand_base": 0, "spot_percentage": 0},
-        "scaling": {"min_tasks": 1, "max_tasks": 1},
-    }
-    for key, value in over.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) else value
-    spec = from_data(data)
-    assert rules.check(spec) == [], rules.check(spec)
-    return spec
-
-
-def line(est: cost.Estimate, prefix: str) -> cost.Line:
-    (found,) = [x for x in est.lines if x.item.startswith(prefix)]
-    return found
 
 
 def test_every_type_a_module_declares_is_classified_and_the_table_has_no_stale_type() -> None:
