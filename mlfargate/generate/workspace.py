@@ -212,7 +212,7 @@ def vendored_versions(files: dict[str, str]) -> dict[str, str | None]:
 # Checks before moving into place
 
 
-def check_rendered(directory: Path, files: dict[str, str]) -> None:
+def check_rendered(files: dict[str, str]) -> None:
     """Every .tf file parses as HCL and every .json file as JSON (what reaches the target is readable)."""
     from hcl2.api import loads as hcl_loads  # checkov's bc-python-hcl2, imported when generating
 
@@ -249,11 +249,9 @@ def owned_name(name: str) -> bool:
     """Whether ``name`` is a file ``generate`` writes: the only names a manifest may list. Anything
     else (``../x``, an absolute path, a name of the operator's) would let a tampered manifest make
     regeneration delete, overwrite or print a file that is not ours."""
-    return (
-        name in _OWNED
-        or bool(_STACK_FILE.fullmatch(name))
-        or (bool(_VENDORED.fullmatch(name)) and ".." not in name)
-    )
+    # No pattern admits a '/' in a part's place, a leading '.' or a leading '/': no name can climb out
+    # of the workspace ('..'), stay in place ('.') or be absolute.
+    return name in _OWNED or bool(_STACK_FILE.fullmatch(name)) or bool(_VENDORED.fullmatch(name))
 
 
 def _through_symlink(out_dir: Path, name: str) -> bool:
@@ -341,11 +339,10 @@ def _diff(name: str, old: str | None, new: str | None) -> str:
     )
 
 
-def compare(out_dir: Path, files: dict[str, str], spec_path: Path | None = None) -> list[FileChange]:
+def compare(out_dir: Path, files: dict[str, str]) -> list[FileChange]:
     """What regenerating ``out_dir`` with ``files`` would change, and which of those changes lose edits."""
     manifest = read_manifest(out_dir)
     known = manifest or {}
-    spec_input = spec_path.resolve() if spec_path else None
     names = sorted(set(files) | set(known))
     linked = [name for name in names if _through_symlink(out_dir, name)]
     if linked:
@@ -363,8 +360,9 @@ def compare(out_dir: Path, files: dict[str, str], spec_path: Path | None = None)
         if old == new:
             changes.append(FileChange(name, "unchanged", False, "", size))
             continue
-        is_input = spec_input is not None and (out_dir / name).resolve() == spec_input
-        edited = old is not None and not is_input and known.get(name) != sha256(old)
+        # (Regenerating from the workspace's own spec copy never lands here: the copy is the input, so
+        # it is always unchanged.)
+        edited = old is not None and known.get(name) != sha256(old)
         status: Status = "added" if old is None else "removed" if new is None else "changed"
         changes.append(FileChange(name, status, edited, _diff(name, old, new), size))
     return changes
@@ -393,7 +391,7 @@ def generate(spec_path: Path, out_dir: Path, options: Options | None = None) -> 
             restored = recover(out_dir)
             if restored:
                 notes = [restored, *notes]
-        changes = compare(out_dir, files, spec_path)
+        changes = compare(out_dir, files)
         _refuse_stray(out_dir, files, options)
         result = GenerateResult(out_dir, options.format, changes, written=False, notes=notes)
         if options.check_only:
@@ -406,7 +404,7 @@ def generate(spec_path: Path, out_dir: Path, options: Options | None = None) -> 
         edited = [c.path for c in result.changed if c.edited]
         if edited and not options.force:
             raise WorkspaceConflictError(result, edited)
-        check_rendered(out_dir, files)
+        check_rendered(files)
         install = {c.path: files[c.path] for c in result.changed if c.status != "removed"}
         install[MANIFEST] = manifest_text(files, options)  # last: it vouches for the files before it
         removed = [c.path for c in result.changed if c.status == "removed"]

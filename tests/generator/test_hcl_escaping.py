@@ -63,7 +63,7 @@ def test_hcl_strings_and_numbers_round_trip_through_terraform_core(tmp_path: Pat
     }
     text = "".join(f'output "{k}" {{\n  value = {hcl_string(v)}\n}}\n' for k, v in strings.items())
     text += "".join(f'output "{k}" {{\n  value = {number(v)}\n}}\n' for k, v in numbers.items())
-    check_rendered(tmp_path, {"main.tf": text})  # the generator's own parse check accepts it
+    check_rendered({"main.tf": text})  # the generator's own parse check accepts it
     (tmp_path / "main.tf").write_text(text, encoding="utf-8")
     embedded = engine_mod.select("embedded")
     tfops.init(embedded, tmp_path)
