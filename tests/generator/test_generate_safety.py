@@ -158,6 +158,9 @@ def test_a_fault_at_any_write_or_rename_leaves_the_workspace_as_it_was(tmp_path:
             except WorkspaceError as error:
                 message = str(error)
         where = f"fault at call {n} ({calls[n - 1]}): {message}"
+        kind = calls[n - 1].split()[0]
+        code = errno.ENOSPC if kind in ("write", "fsync", "open", "mkdir", "link") else errno.EIO
+        assert message is None or f"({os.strerror(code)})" in message, where  # the OS's reason, said
         if n <= swapped:  # staging, commit or swap: all or nothing
             assert message is not None, where
             assert _snapshot(case) == before, where
@@ -184,11 +187,34 @@ def test_a_failed_roll_back_is_said_and_the_next_generate_restores(tmp_path: Pat
     with _faults(out, lambda n: n >= first_failing), pytest.raises(WorkspaceError) as caught:
         generate(spec, out)
     assert "could not roll back" in str(caught.value) and "nothing was written" not in str(caught.value)
+    # Both reasons: why the swap stopped, and why putting the old files back failed too.
+    assert (
+        "cannot write the workspace there (Input/output error) and could not roll back (Input/output error)"
+        in str(caught.value)
+    )
     assert "run `mlfargate generate` again" in str(caught.value)
     assert (out / STAGE / "journal.json").is_file()
     # A fresh process would find the stage; recover() alone puts the old workspace back exactly.
     assert workspace.recover(out) is not None
     assert _snapshot(out) == before
+
+
+def test_a_regeneration_flushes_what_it_stages_and_a_new_workspace_flushes_nothing(tmp_path: Path) -> None:
+    """Replacing files: every staged file, the journal and the stage directory reach the disk before the
+    swap (a power loss after the commit point must find them). A new workspace has nothing to protect."""
+    spec, out, _ = _old_workspace(tmp_path / "old")
+    with _faults(out, set()) as seen:
+        result = generate(spec, out)
+    flushed = {c.split(" ", 1)[1] for c in seen if c.startswith("fsync ")}
+    staged = {p.split(f"/{STAGE}/new/", 1)[1] for p in flushed if f"/{STAGE}/new/" in p}
+    installed = {c.path for c in result.changed if c.status != "removed"}
+    assert result.written and "main.tf" in installed and staged == installed | {MANIFEST}
+    assert {str(out / STAGE / "journal.json.tmp"), str(out / STAGE)} <= flushed
+    fresh_spec, _, _ = _specs(tmp_path / "new")
+    with _faults(tmp_path / "new" / "ws", set()) as seen:
+        assert generate(fresh_spec, tmp_path / "new" / "ws").written
+    assert [c for c in seen if c.startswith("fsync ")] == []
+    assert any(c.startswith("write ") for c in seen)  # the calls were seen: there were just no fsyncs
 
 
 def _fresh(tmp_path: Path, spec_text: str) -> dict[str, bytes | str]:
@@ -340,6 +366,12 @@ def test_filesystem_root_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout
     assert result.stderr.startswith("error: /: is the filesystem root") and result.stderr.count("\n") == 1
     assert workspace.target_problem(Path("/")) is not None
+    # In-process too: "/" has no parent to look for a file in the way; the target check still answers.
+    with pytest.raises(WorkspaceError) as refused:
+        generate(spec, Path("/"), Options(check_only=True))
+    assert str(refused.value).startswith(
+        "/: is the filesystem root; write the workspace into its own directory"
+    )
     assert workspace.target_problem(Path("/tmp/..")) is not None
 
 

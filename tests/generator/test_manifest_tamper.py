@@ -117,5 +117,69 @@ def test_a_generated_file_replaced_by_a_symlink_is_neither_read_nor_followed(
     before = _snapshot(tmp_path)
     with pytest.raises(WorkspaceError) as caught:
         generate(spec, out, Options(force=mode == "force", check_only=mode == "check"))
-    assert "symbolic link" in str(caught.value) and "DO-NOT-LEAK" not in str(caught.value)
+    assert str(caught.value) == (
+        f"{out}: main.tf is (or lies under) a symbolic link; generate writes only plain files inside the "
+        "workspace: replace the link with a regular file or remove it; nothing was written, removed or shown"
+    )
     assert _snapshot(tmp_path) == before and (out / "main.tf").is_symlink()
+
+
+def test_a_refused_entry_is_quoted_cut_to_80_characters_and_the_allowed_names_are_listed(
+    tmp_path: Path,
+) -> None:
+    spec, out, _ = _setup(tmp_path)
+    entry = "../" + "x" * 200
+    _tamper(out, {entry: "0" * 64})
+    with pytest.raises(WorkspaceError) as caught:
+        generate(spec, out)
+    shown = json.dumps(entry)[:80]  # '"../xxx...': the quote counts, the rest is cut
+    assert str(caught.value) == (
+        f"{out / MANIFEST}: lists {shown}, which is not a file mlfargate writes (allowed: versions.tf, "
+        "providers.tf, main.tf, variables.tf, outputs.tf, terraform.tfvars, mlfargate.yaml, .gitignore, "
+        "cdktf.json, cdktf.out/stacks/<stack>/cdk.tf.json, modules/<module>/<file>); remove the entry, or "
+        "the manifest, and regenerate; nothing was written, removed or shown"
+    )
+
+
+def test_a_manifest_that_is_a_symbolic_link_is_refused_by_name(tmp_path: Path) -> None:
+    spec, out, victim = _setup(tmp_path)
+    (out / MANIFEST).unlink()
+    (out / MANIFEST).symlink_to(victim)
+    with pytest.raises(WorkspaceError) as caught:
+        generate(spec, out)
+    assert str(caught.value) == (
+        f"{out / MANIFEST}: is a symbolic link; remove it and regenerate; nothing was written, removed or shown"
+    )
+    assert victim.read_text() == SECRET
+
+
+@pytest.mark.parametrize("text", ["[]", '["main.tf"]', '"files"', "3", "null", '{"files": ["main.tf"]}', "{"])
+def test_a_manifest_that_is_not_a_record_of_files_vouches_for_nothing(tmp_path: Path, text: str) -> None:
+    """Valid JSON of the wrong shape (or no JSON at all) is read as "no file is known to be ours": a
+    regeneration then treats every file as the operator's (a conflict), never a traceback."""
+    spec, out, _ = _setup(tmp_path)
+    (out / MANIFEST).write_text(text)
+    assert workspace.read_manifest(out) == {}
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    with pytest.raises(workspace.WorkspaceConflictError) as caught:
+        generate(spec, out)
+    assert caught.value.edited == ["main.tf", "mlfargate.yaml"]
+
+
+def test_a_manifest_is_read_as_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    """A non-ASCII entry is read (as UTF-8) and refused for what it names; under an ASCII locale a
+    locale-dependent read would fail to decode and quietly trust nothing instead."""
+    import locale
+
+    _, out, _ = _setup(tmp_path)
+    data = json.loads((out / MANIFEST).read_text())
+    data["files"]["é.tf"] = "0" * 64
+    (out / MANIFEST).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # Python's default text encoding is now ASCII
+    try:
+        with pytest.raises(WorkspaceError) as caught:
+            workspace.read_manifest(out)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    assert 'lists "\\u00e9.tf", which is not a file mlfargate writes' in str(caught.value)

@@ -56,6 +56,15 @@ def lay_stage(
         ("cdktf.out/stacks/Churn/cdk.tf.json", False),
         ("cdktf.out/stacks/../../x/cdk.tf.json", False),
         ("cdktf.out/stacks/a/b/cdk.tf.json", False),
+        ("modules/network/main.tf", True),
+        ("modules/network/CHANGELOG.md", True),
+        ("modules/network/..", False),
+        ("modules/network/.", False),
+        ("modules/../main.tf", False),
+        ("modules/network/../../x", False),
+        ("modules/network/sub/main.tf", False),
+        ("modules/network/.hidden", False),
+        ("modules//main.tf", False),
         ("../main.tf", False),
         ("/etc/passwd", False),
         ("notes.md", False),
@@ -85,6 +94,27 @@ def test_a_journal_reads_back_as_written(tmp_path: Path) -> None:
     assert ws._Journal.read(tmp_path) == journal
     assert ws.staged_journal(tmp_path) == journal
     assert json.loads(journal.text())["install"] == {"main.tf": "a" * 64, ws.MANIFEST: "b" * 64}
+
+
+def test_a_journal_left_behind_explains_itself_to_whoever_finds_it() -> None:
+    """An operator who finds .mlfargate-stage/ reads the journal: one key per line, and a note saying
+    what it is."""
+    text = ws._Journal({"main.tf": "a" * 64}, ["cdktf.json"], ["main.tf", "cdktf.json"]).text()
+    assert text == (
+        "{\n"
+        '  "//": "An mlfargate generate in progress: the next generate restores the files listed here.",\n'
+        '  "install": {\n'
+        f'    "main.tf": "{"a" * 64}"\n'
+        "  },\n"
+        '  "remove": [\n'
+        '    "cdktf.json"\n'
+        "  ],\n"
+        '  "existed": [\n'
+        '    "main.tf",\n'
+        '    "cdktf.json"\n'
+        "  ]\n"
+        "}\n"
+    )
 
 
 def test_no_journal_means_no_commit_point(tmp_path: Path) -> None:
@@ -319,6 +349,12 @@ def test_the_manifest_records_every_file_and_how_it_was_generated() -> None:
         "files": {".gitignore": ws.sha256("g"), "main.tf": ws.sha256("m")},
     }
     assert list(json.loads(text)["files"]) == [".gitignore", "main.tf"]  # sorted: a stable diff
+    # Committed with the workspace: one file per line, so a regeneration's diff names the files it moved.
+    assert (
+        f'\n  "files": {{\n    ".gitignore": "{ws.sha256("g")}",\n    "main.tf": "{ws.sha256("m")}"\n  }}\n}}\n'
+        in text
+    )
+    assert text.startswith('{\n  "//": "Written by `mlfargate generate`')
 
 
 @pytest.mark.parametrize(

@@ -159,6 +159,113 @@ def test_out_is_a_file(tmp_path: Path) -> None:
         generate(_spec(tmp_path), tmp_path / "ws")
 
 
+def test_a_parent_that_is_a_file_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "envs"
+    blocker.write_text("")
+    out = blocker / "prod" / "ws"
+    with pytest.raises(WorkspaceError) as refused:
+        generate(_spec(tmp_path), out)
+    assert str(refused.value) == f"{out}: {blocker} is a file, not a directory; choose another --out"
+
+
+def test_every_file_is_reported_with_its_status_and_generated_size(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    # A file an earlier --format cdktf generation wrote (recorded in the manifest) is removed now.
+    (out / "cdktf.json").write_text('{"app": "x"}\n')
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["files"]["cdktf.json"] = workspace.sha256('{"app": "x"}\n')
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    changes = {c.path: c for c in generate(spec, out, Options(check_only=True)).changes}
+    removed = changes.pop("cdktf.json")
+    assert (removed.status, removed.edited, removed.size) == ("removed", False, 0)
+    assert removed.diff == '--- a/cdktf.json\n+++ /dev/null\n@@ -1 +0,0 @@\n-{"app": "x"}\n'
+    # The rest is unchanged: no diff, not edited, and the size of each file as generated.
+    for name, change in changes.items():
+        size = len((out / name).read_bytes())
+        assert change == workspace.FileChange(name, "unchanged", False, "", size), name
+
+
+def test_a_manifest_entry_for_a_file_gone_from_disk_is_skipped_not_the_end_of_the_comparison(
+    tmp_path: Path,
+) -> None:
+    """The manifest lists cdktf.json (an earlier --format cdktf generation) but the operator deleted it:
+    nothing to compare there, and every file after it (sorted) is still compared and written."""
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["files"]["cdktf.json"] = workspace.sha256("{}")
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    result = generate(spec, out)
+    assert "cdktf.json" not in {c.path for c in result.changes}
+    assert {c.path for c in result.changed} == {"main.tf", wsmodel.SPEC_COPY}
+    assert "= 5" in (out / "main.tf").read_text()
+    assert "cdktf.json" not in json.loads((out / MANIFEST).read_text())["files"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "old"])
+def test_a_missing_or_old_manifest_is_rewritten_and_no_file_is_touched(tmp_path: Path, damage: str) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    manifest = (out / MANIFEST).read_text()
+    if damage == "missing":
+        (out / MANIFEST).unlink()
+    else:  # written by an older mlfargate: same files, another generator line
+        (out / MANIFEST).write_text(
+            manifest.replace('"generator": "mlfargate ', '"generator": "mlfargate 0.0.1-')
+        )
+    files_before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
+    result = generate(spec, out)
+    assert not result.changed and not result.written
+    assert (result.format, result.notes) == ("hcl", [])
+    assert (out / MANIFEST).read_text() == manifest
+    assert {p: p.stat().st_mtime_ns for p in files_before} == files_before
+
+
+def test_check_refuses_a_workspace_left_mid_swap_in_process(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    (out / workspace.STAGE).mkdir()
+    (out / workspace.STAGE / "journal.json").write_text(workspace._Journal({}, [], []).text())
+    with pytest.raises(WorkspaceError) as refused:
+        generate(spec, out, Options(check_only=True))
+    assert str(refused.value) == (
+        f"{out}: an interrupted `mlfargate generate` left {workspace.STAGE}/; run `mlfargate generate` "
+        "without --check to restore the workspace, then check again"
+    )
+    assert (out / workspace.STAGE / "journal.json").is_file()  # --check changes nothing
+
+
+def test_a_stage_that_cannot_be_removed_after_the_swap_does_not_fail_generate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file is in place and the journal is gone, but the stage directory will not go (a file
+    system that says busy): generate succeeded; the next one clears the leftover and says so."""
+    import os
+
+    spec, out = _spec(tmp_path), tmp_path / "ws"
+    generate(spec, out)
+    spec.write_text(DEV.read_text().replace("max_tasks: 3", "max_tasks: 5"))
+    real_rmdir = os.rmdir
+
+    def busy(path: str | Path, *, dir_fd: int | None = None) -> None:
+        if Path(path).name == workspace.STAGE:
+            raise OSError(16, "Device or resource busy", str(path))
+        real_rmdir(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "rmdir", busy)
+    result = generate(spec, out)
+    assert result.written and "= 5" in (out / "main.tf").read_text()
+    assert (out / workspace.STAGE).is_dir() and not (out / workspace.STAGE / "journal.json").exists()
+    monkeypatch.setattr(os, "rmdir", real_rmdir)
+    again = generate(spec, out)
+    assert not again.changed and not (out / workspace.STAGE).exists()
+    assert again.notes == [
+        f"removed {workspace.STAGE}/ left by an interrupted generate (it had not changed the workspace)"
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # CLI
 

@@ -103,3 +103,68 @@ def test_text_is_written_as_utf_8_whatever_the_locale(tmp_path: Path, ascii_loca
     target = tmp_path / "out.txt"
     files.write_text_atomic(target, "modèle ✓\n")
     assert target.read_bytes() == "modèle ✓\n".encode()
+
+
+def test_a_directory_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(files.OutputPathError) as refused:
+        files.write_text_atomic(tmp_path, "x", overwrite=True)  # --force cannot make a file of a directory
+    assert str(refused.value) == f"{tmp_path}: is a directory; name a file to write"
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (PermissionError(13, "Permission denied"), "Permission denied"),
+        (OSError("no temporary file today"), "no temporary file today"),  # no strerror: the text itself
+    ],
+)
+def test_a_place_that_cannot_hold_a_new_file_is_one_line_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: OSError, reason: str
+) -> None:
+    def refuse(**_: object) -> tuple[int, str]:
+        raise failure
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    target = tmp_path / "out.txt"
+    with pytest.raises(files.OutputPathError) as refused:
+        files.write_text_atomic(target, "x")
+    assert str(refused.value) == f"{target}: cannot write it ({reason})"
+    assert not target.exists()
+
+
+def test_a_temporary_file_that_vanishes_before_the_rename_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something else (a tmp cleaner, a second process) removes the temporary file: the rename fails and
+    the clean-up finds nothing to remove; the operator gets the rename's reason, not a traceback."""
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    real_replace = os.replace
+
+    def vanish_then_replace(src: str, dst: str | Path) -> None:
+        os.unlink(src)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", vanish_then_replace)
+    with pytest.raises(files.OutputPathError) as refused:
+        files.write_text_atomic(target, "new", overwrite=True)
+    assert str(refused.value) == f"{target}: cannot write it (No such file or directory)"
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_an_interrupt_just_after_the_rename_stays_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C lands after the rename: the new file is whole and the clean-up of the (renamed) temporary
+    file must not turn the interrupt into a FileNotFoundError traceback."""
+    target = tmp_path / "out.txt"
+    real_replace = os.replace
+
+    def replace_then_interrupt(src: str, dst: str | Path) -> None:
+        real_replace(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_text_atomic(target, "new")
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
