@@ -112,6 +112,10 @@ class WorkspaceDirError(MlfargateError):
     """The workspace named is not a directory."""
 
 
+class WorkspaceInterruptedError(MlfargateError):
+    """A generate was killed mid-swap in this workspace: its files are part new, part old."""
+
+
 @dataclass(frozen=True)
 class ConfirmRequest:
     """What the front-end shows when it asks: type ``name`` to ``verb`` these changes."""
@@ -156,6 +160,22 @@ def workspace_name(workspace: Path) -> str:
 
     found = cdktf.find_workspace(workspace) if workspace.is_dir() else None
     return (found.root if found is not None else workspace).name
+
+
+def _refuse_interrupted(workspace: Path) -> None:
+    """Plan, gate, apply and destroy only a whole workspace: a generate killed mid-swap leaves some files
+    new and some old (its journal in the stage says which), which is neither spec's workspace."""
+    from mlfargate.generate import cdktf
+    from mlfargate.generate import workspace as generated
+
+    found = cdktf.find_workspace(workspace) if workspace.is_dir() else None
+    root = found.root if found is not None else workspace
+    if generated.interrupted(root):
+        raise WorkspaceInterruptedError(
+            f"{root}: an interrupted `mlfargate generate` left {generated.STAGE}/, so some files may be new "
+            "and some old; run the same `mlfargate generate` again (it restores the workspace first), "
+            "then retry"
+        )
 
 
 def _synth_if_needed(workspace: Path, on_event: OnEvent) -> None:
@@ -243,6 +263,7 @@ def gate(workspace: Path, plan_json: Path | None = None, on_event: OnEvent = _ig
     alone, and without one it cannot pass."""
     from mlfargate.policy import gate as policy_gate
 
+    _refuse_interrupted(workspace)
     _synth_if_needed(workspace, on_event)
     with _Phase(on_event, "gate", "policy gate (checkov)"):
         if _is_stack_dir(workspace):
@@ -317,6 +338,7 @@ def plan(
     failure does not raise: the result says so (``apply`` will refuse the plan)."""
     from mlfargate.policy import gate as policy_gate
 
+    _refuse_interrupted(workspace)
     # Load checkov while Terraform plans, so the gate that follows is warm.
     threading.Thread(target=policy_gate.warm_up, daemon=True).start()
     _synth_if_needed(workspace, on_event)
@@ -361,6 +383,7 @@ def apply(
 ) -> ApplyResult:
     """Apply the saved plan: only if it matches the configuration, is not a destroy plan, passes the
     gate (configuration and plan) and the operator confirms."""
+    _refuse_interrupted(workspace)
     saved = load_saved_plan(workspace)
     if saved.destroy:
         raise MlfargateError(f"{workspace}: the saved plan is a destroy plan; run `mlfargate destroy`")
@@ -380,6 +403,7 @@ def destroy(
     cancel: Cancel | None = None,
 ) -> ApplyResult:
     """Plan the destruction of everything the workspace manages, then confirm and apply it."""
+    _refuse_interrupted(workspace)
     _synth_if_needed(workspace, on_event)
     with _Phase(on_event, "init", "terraform init"):
         operations.init(engine, workspace, on_event=on_event, cancel=cancel)

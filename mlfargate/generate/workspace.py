@@ -731,10 +731,17 @@ class _Journal:
         return cls(install, remove, existed)
 
 
+def interrupted(out_dir: Path) -> bool:
+    """Whether a generate was killed between its commit point and its end: the journal is there, and
+    some files of ``out_dir`` may be new, some old, until the next generate restores them."""
+    journal = out_dir / STAGE / _JOURNAL
+    return journal.exists() or journal.is_symlink()
+
+
 def staged_journal(out_dir: Path) -> _Journal | None:
     """The journal of an interrupted swap, or None when there is none (no stage, or one that never
     reached its commit point)."""
-    if not (out_dir / STAGE / _JOURNAL).exists() and not (out_dir / STAGE / _JOURNAL).is_symlink():
+    if not interrupted(out_dir):
         return None
     return _Journal.read(out_dir)
 

@@ -318,6 +318,26 @@ def test_check_refuses_an_interrupted_workspace_and_changes_nothing(tmp_path: Pa
     assert _snapshot(out) == after_kill
 
 
+@pytest.mark.parametrize("command", [("plan",), ("check",), ("apply", "--yes"), ("destroy", "--yes")])
+def test_a_workspace_left_mid_swap_is_never_planned_checked_or_applied(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Killed after one file was renamed into place: the workspace is half new, half old. Deploying that
+    mixture would deploy neither spec: each deploy command refuses it in one line, changes nothing."""
+    spec, out, _ = _old_workspace(tmp_path / "case")
+    killer = tmp_path / "killer.py"
+    killer.write_text(_KILLER)
+    assert _run(str(killer), str(spec), str(out), "swap", "1", cwd=REPO).returncode == -signal.SIGKILL
+    after_kill = _snapshot(out)
+    refused = _run("-m", "mlfargate.cli", command[0], str(out), *command[1:], cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+    assert refused.stderr == (
+        f"error: {out}: an interrupted `mlfargate generate` left {STAGE}/, so some files may be new and "
+        "some old; run the same `mlfargate generate` again (it restores the workspace first), then retry\n"
+    )
+    assert _snapshot(out) == after_kill  # no .terraform/, no saved plan, the stage kept for the restore
+
+
 def test_a_tampered_journal_is_refused_and_nothing_outside_changes(tmp_path: Path) -> None:
     spec, out, _ = _old_workspace(tmp_path / "case")
     victim = tmp_path / "victim.txt"
