@@ -1,24 +1,10 @@
-"""How numbers and paths read in the wizard (no Textual)."""
+"""How paths read in the wizard (no Textual); money and quantities: :mod:`mlfargate.cost.text`."""
 
 from __future__ import annotations
 
 import os
 import shlex
 from pathlib import Path
-
-
-def money(value: float) -> str:
-    return f"${value:,.2f}"
-
-
-def money_change(value: float) -> str:
-    """A difference in cost: ``+$1.00``, ``-$1.00``, or ``$0.00``."""
-    sign = "+" if value > 0 else "-" if value < 0 else ""
-    return f"{sign}{money(abs(value))}"
-
-
-def qty(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
 def shown_path(path: Path) -> str:

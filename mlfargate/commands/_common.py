@@ -81,14 +81,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return [fmt(headers), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
 
 
-def money(value: float) -> str:
-    return f"{value:,.2f}"
-
-
-def qty(value: float) -> str:
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value else "0"
-
-
 # --------------------------------------------------------------------------------------------------
 # Terraform engine options
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, examples, money, out, qty, table
+from mlfargate.commands._common import Subparsers, emit_json, examples, out, table
+from mlfargate.cost.text import amount, qty
 from mlfargate.spec.model import DEFAULT_FILE
 
 
@@ -23,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
         emit_json(est.to_json())
         return 0
     out(
-        f"{spec.prefix} in {est.region}: monthly {est.currency} {money(est.monthly_floor)} (floor) .. "
-        f"{money(est.monthly_ceiling)} (ceiling)"
+        f"{spec.prefix} in {est.region}: monthly {est.currency} {amount(est.monthly_floor)} (floor) .. "
+        f"{amount(est.monthly_ceiling)} (ceiling)"
     )
     out(f"prices: {est.price_source}, dated {est.price_date}")
     out()
@@ -35,12 +36,12 @@ def run(args: argparse.Namespace) -> int:
             line.unit,
             qty(line.floor_quantity),
             qty(line.ceiling_quantity),
-            money(line.monthly_floor),
-            money(line.monthly_ceiling),
+            amount(line.monthly_floor),
+            amount(line.monthly_ceiling),
         ]
         for line in est.lines
     ]
-    rows.append(["total", "", "", "", "", money(est.monthly_floor), money(est.monthly_ceiling)])
+    rows.append(["total", "", "", "", "", amount(est.monthly_floor), amount(est.monthly_ceiling)])
     headers = ["item", "unit price", "unit", "floor qty/mo", "ceiling qty/mo", "floor/mo", "ceiling/mo"]
     for text in table(headers, rows, right=(1, 3, 4, 5, 6)):
         out(text)

@@ -6,7 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
-from mlfargate.commands._common import Subparsers, emit_json, examples, money, out, table
+from mlfargate.commands._common import Subparsers, emit_json, examples, out, table
+from mlfargate.cost.text import amount
 from mlfargate.errors import MlfargateError
 
 DEFAULT_REGION = "us-east-1"
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         if throughput:
             row += [f"{f.instance_rps:g}", f"{f.usd_per_million_requests:.3f}"]
             if target:
-                row += [str(f.instances_for_target), money(f.monthly_on_demand_for_target or 0.0)]
+                row += [str(f.instances_for_target), amount(f.monthly_on_demand_for_target or 0.0)]
         rows.append(row)
     if rows:
         ranked = "cost per million requests" if throughput else "on-demand price per hour"
@@ -108,10 +109,10 @@ def run(args: argparse.Namespace) -> int:
             if c:
                 out(
                     f"  {label}: {c.instance_type} ({c.gpus_per_task} GPU/task): "
-                    f"{money(c.monthly_floor)} floor .. {money(c.monthly_ceiling)} ceiling"
+                    f"{amount(c.monthly_floor)} floor .. {amount(c.monthly_ceiling)} ceiling"
                 )
         if cmp.monthly_ceiling_saving is not None:
-            out(f"  difference at the ceiling: {money(cmp.monthly_ceiling_saving)} per month")
+            out(f"  difference at the ceiling: {amount(cmp.monthly_ceiling_saving)} per month")
         for note in cmp.notes:
             out(f"  note: {note}")
     out()

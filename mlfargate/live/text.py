@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from mlfargate.cost.text import money
 from mlfargate.live.doctor import Diagnosis
 from mlfargate.live.model import NO_DATA, MetricSeries, Snapshot, Task
 
@@ -24,10 +25,6 @@ def short(task_id: str) -> str:
 
 def hms(at: datetime | None) -> str:
     return f"{at:%H:%M:%S}" if at else "–"
-
-
-def money(value: float) -> str:
-    return f"${value:,.2f}"
 
 
 def metric_text(series: MetricSeries | None) -> str:

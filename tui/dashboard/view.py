@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from mlfargate.cost.text import money
+
 if TYPE_CHECKING:
     from mlfargate.live.doctor import Diagnosis
     from mlfargate.live.model import MetricSeries, Snapshot, Task, Unread
@@ -136,10 +138,6 @@ def hm(at: datetime | None) -> str:
 
 def percent(value: float | None) -> Text:
     return Text(NO_DATA, style="dim") if value is None else Text(f"{value:.0f}%", justify="right")
-
-
-def money(value: float) -> str:
-    return f"${value:,.2f}"
 
 
 def head_line(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.format import money, qty
+from mlfargate.cost.text import money, qty
 
 if TYPE_CHECKING:
     from mlfargate.cost.estimate import Estimate

@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, DataTable, ProgressBar, Static
 
+from mlfargate.cost.text import money
 from mlfargate.errors import MlfargateError
 from tui import errors
-from tui.format import money, shell_path, shown_path
+from tui.format import shell_path, shown_path
 from tui.messages import GenerateDone, GenerateProgress
 from tui.state import Analysis, WizardState
 from tui.widgets.note import Note

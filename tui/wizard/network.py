@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, RadioButton, RadioSet, SelectionList, Static
 
 from mlfargate import account
-from tui.format import money_change
+from mlfargate.cost.text import money_change
 from tui.messages import NetworkListed
 from tui.state import Analysis, WizardState, analyze
 from tui.widgets.fields import ChoiceField, TextField

@@ -16,8 +16,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Button, DataTable, Static
 
+from mlfargate.cost.text import money
 from mlfargate.errors import MlfargateError
-from tui.format import money, shown_path
+from tui.format import shown_path
 from tui.messages import PreviewReady, SpecChanged
 from tui.state import STEPS, Analysis, WizardState
 from tui.widgets.money import MoneyTable

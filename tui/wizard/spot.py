@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from tui.format import money
+from mlfargate.cost.text import money
 from tui.state import Analysis
 from tui.widgets.fields import TextField
 from tui.widgets.money import MoneyTable
