@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,14 @@ from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 _CACHE_DIR: str | None = None
+
+# A test run started in the background by a non-interactive shell (`make test &`, nohup) inherits SIGINT
+# *ignored*, passes that on to every process it starts, and Python then installs no KeyboardInterrupt
+# handler: the tests that press Ctrl-C at a real CLI would wait for an interrupt that never comes.
+# Give the run, and through exec every child, what a terminal gives (a Python handler resets to the
+# default on exec; an ignored signal stays ignored).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_configure(config: pytest.Config) -> None:
