@@ -168,7 +168,7 @@ def _refuse_interrupted(workspace: Path) -> None:
     from mlfargate.generate import cdktf
     from mlfargate.generate import workspace as generated
 
-    found = cdktf.find_workspace(workspace) if workspace.is_dir() else None
+    found = cdktf.find_workspace(workspace)  # a stack directory need not exist yet (not synthesized)
     root = found.root if found is not None else workspace
     if generated.interrupted(root):
         raise WorkspaceInterruptedError(

@@ -75,3 +75,15 @@ def test_a_cdk_terrain_stack_is_refused_when_its_workspace_was_left_mid_swap(tmp
     with pytest.raises(flow.WorkspaceInterruptedError) as refused:
         flow.gate(stack)
     assert str(refused.value).startswith(f"{root}: an interrupted `mlfargate generate` left {ws.STAGE}/")
+
+
+def test_a_cdk_terrain_stack_not_synthesized_yet_is_refused_too(tmp_path: Path) -> None:
+    """A fresh clone has no cdktf.out/ (build output): the stack directory the flow is given does not
+    exist yet, and the workspace around it still must not be half new, half old."""
+    root = tmp_path / "svc-cdk"
+    root.mkdir()
+    (root / "cdktf.json").write_text('{"app": "python -m cdktf_app"}\n')
+    _interrupt(root)
+    with pytest.raises(flow.WorkspaceInterruptedError) as refused:
+        flow.gate(root / "cdktf.out" / "stacks" / "svc")
+    assert str(refused.value).startswith(f"{root}: an interrupted `mlfargate generate` left {ws.STAGE}/")
