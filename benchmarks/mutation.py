@@ -132,15 +132,18 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "runner-confirmation",
-        "apply/destroy only with a current plan, a passing gate and the typed workspace name",
+        "apply/destroy only with a current plan, a passing gate, a whole workspace and the typed name",
         ("mlfargate/flow.py", "mlfargate/commands/_common.py"),
         (
             "tests/runner/test_flow.py",
             "tests/runner/test_flow_guards.py",
             "tests/runner/test_confirmation.py",
+            "tests/runner/test_interrupted_generate.py",
+            "tests/runner/test_flow_stops.py",
         ),
         {
             "mlfargate/flow.py": (
+                "_refuse_interrupted",
                 "confirmed",
                 "_confirm_and_apply",
                 "apply",
@@ -183,6 +186,7 @@ TARGETS: tuple[Target, ...] = (
                 "_backup",
                 "_finish",
                 "_Journal.*",
+                "interrupted",
                 "staged_journal",
                 "_roll_back",
                 "recover",
