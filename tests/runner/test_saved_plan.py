@@ -292,3 +292,246 @@ def test_paths_stay_inside_the_workspace_state_dir(tmp_path: Path) -> None:
         ws / ".mlfargate" / "plan.meta.json",
     )
     assert os.path.commonpath([str(p) for p in state.saved_plan_paths(ws)]) == str(ws / ".mlfargate")
+
+
+# ---------------------------------------------------------------- a damaged saved plan, in-process
+# (tests/runner/test_state_files.py drives the CLI on the same damage; these pin each message where
+# `make mutation` sees them.)
+
+FP = "0" * 64
+
+
+def _damaged(tmp_path: Path, meta: object | bytes, plan_json: object | bytes = None) -> Path:
+    ws = ws_with(tmp_path, {"main.tf": 'resource "terraform_data" "a" {}\n'})
+    save_plan(ws)
+    _, json_file, meta_file = state.saved_plan_paths(ws)
+    if meta is not None:
+        meta_file.write_bytes(meta if isinstance(meta, bytes) else json.dumps(meta).encode())
+    if plan_json is not None:
+        json_file.write_bytes(plan_json if isinstance(plan_json, bytes) else json.dumps(plan_json).encode())
+    return ws
+
+
+def _good(ws: Path, **meta: object) -> dict[str, object]:
+    return {"fingerprint": state.fingerprint(ws), "destroy": False, "created": 1.5, **meta}
+
+
+@pytest.mark.parametrize(
+    ("meta", "why"),
+    [
+        ([], "plan.meta.json holds a list, not an object"),
+        ("x", "plan.meta.json holds a string, not an object"),
+        (3, "plan.meta.json holds a number, not an object"),
+        (2.5, "plan.meta.json holds a number, not an object"),
+        (True, "plan.meta.json holds a boolean, not an object"),
+        (b"null", "plan.meta.json holds null, not an object"),
+        ({"destroy": False, "created": 1}, "plan.meta.json has no 'fingerprint'"),
+        ({"fingerprint": FP, "created": 1}, "plan.meta.json has no 'destroy'"),
+        ({"fingerprint": FP, "destroy": False}, "plan.meta.json has no 'created'"),
+        (
+            {"fingerprint": "abc", "destroy": False, "created": 1},
+            "plan.meta.json 'fingerprint' is \"abc\", not a SHA-256 hex digest",
+        ),
+        (
+            {"fingerprint": "A" * 64, "destroy": False, "created": 1},
+            f"plan.meta.json 'fingerprint' is \"{'A' * 64}\", not a SHA-256 hex digest",
+        ),
+        (
+            {"fingerprint": 5, "destroy": False, "created": 1},
+            "plan.meta.json 'fingerprint' is 5, not a SHA-256 hex digest",
+        ),
+        (
+            {"fingerprint": FP, "destroy": "false", "created": 1},
+            "plan.meta.json 'destroy' is \"false\", not true or false",
+        ),
+        ({"fingerprint": FP, "destroy": 0, "created": 1}, "plan.meta.json 'destroy' is 0, not true or false"),
+        (
+            {"fingerprint": FP, "destroy": "é", "created": 1},
+            "plan.meta.json 'destroy' is \"\\u00e9\", not true or false",
+        ),
+        (
+            {"fingerprint": FP, "destroy": "x" * 200, "created": 1},
+            f"plan.meta.json 'destroy' is \"{'x' * 78}…, not true or false",
+        ),
+        (
+            {"fingerprint": FP, "destroy": "x" * 78, "created": 1},
+            f"plan.meta.json 'destroy' is \"{'x' * 78}\", not true or false",  # 80 characters: shown whole
+        ),
+        (
+            {"fingerprint": FP, "destroy": False, "created": True},
+            "plan.meta.json 'created' is true, not a time in seconds",
+        ),
+        (
+            {"fingerprint": FP, "destroy": False, "created": "1"},
+            "plan.meta.json 'created' is \"1\", not a time in seconds",
+        ),
+        (
+            b'{"fingerprint": "' + FP.encode() + b'", "destroy": false, "created": NaN}',
+            "plan.meta.json 'created' is NaN, not a time in seconds",
+        ),
+        (b"\xff\xfe", "plan.meta.json is not UTF-8 text"),
+        (b"{", "plan.meta.json is not JSON (Expecting property name enclosed in double quotes at line 1)"),
+        (b"{}\n\n[", "plan.meta.json is not JSON (Extra data at line 3)"),
+        (b"[" * 100_000, "plan.meta.json is nested too deeply"),
+        (
+            b"["
+            + b"9" * 5000
+            + b"]",  # a ValueError of Python's own (the int-size limit), not a JSONDecodeError
+            "plan.meta.json is not JSON (Exceeds the limit (4300 digits) for integer string conversion: value "
+            "has 5000 digits; use sys.set_int_max_str_digits() to increase the limit)",
+        ),
+        (
+            {"fingerprint": FP, "destroy": "x" * 79, "created": 1},
+            f"plan.meta.json 'destroy' is \"{'x' * 78}…, not true or false",  # 81 characters: cut to 80
+        ),
+    ],
+)
+def test_a_damaged_meta_file_is_one_line_saying_what_is_wrong(tmp_path: Path, meta: object, why: str) -> None:
+    ws = _damaged(tmp_path, meta)
+    with pytest.raises(state.PlanRequiredError) as refused:
+        state.load_saved_plan(ws)
+    assert str(refused.value) == f"saved plan is unusable: {why}; run `mlfargate plan {ws}` again"
+
+
+@pytest.mark.parametrize(
+    ("shown", "why"),
+    [
+        ([], "plan.json holds a list, not Terraform's plan object"),
+        ({"resource_changes": {}}, "plan.json resource_changes are not Terraform's change objects"),
+        ({"resource_changes": [1]}, "plan.json resource_changes are not Terraform's change objects"),
+        (b"{", "plan.json is not JSON (Expecting property name enclosed in double quotes at line 1)"),
+    ],
+)
+def test_a_damaged_plan_json_is_one_line_saying_what_is_wrong(
+    tmp_path: Path, shown: object, why: str
+) -> None:
+    ws = _damaged(tmp_path, None, shown)
+    with pytest.raises(state.PlanRequiredError) as refused:
+        state.load_saved_plan(ws)
+    assert str(refused.value) == f"saved plan is unusable: {why}; run `mlfargate plan {ws}` again"
+
+
+def test_a_whole_saved_plan_loads_with_its_values(tmp_path: Path) -> None:
+    ws = _damaged(tmp_path, None, {"resource_changes": [{"address": "terraform_data.a"}]})
+    _, _, meta_file = state.saved_plan_paths(ws)
+    meta_file.write_text(json.dumps(_good(ws, destroy=True, created=7)))
+    saved = state.load_saved_plan(ws)
+    assert (saved.destroy, saved.created, saved.fingerprint) == (True, 7.0, state.fingerprint(ws))
+    assert isinstance(saved.created, float)
+    (ws / "main.tf").write_text('resource "terraform_data" "b" {}\n')
+    with pytest.raises(state.PlanRequiredError) as stale:
+        state.load_saved_plan(ws)
+    assert str(stale.value) == (
+        f"{ws}: the configuration changed since the saved plan; run `mlfargate plan {ws}` again"
+    )
+
+
+def test_an_unreadable_meta_file_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = _damaged(tmp_path, None)
+    real = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path.name == state.PLAN_META:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(state.PlanRequiredError) as refused:
+        state.load_saved_plan(ws)
+    assert str(refused.value) == (
+        f"saved plan is unusable: cannot read plan.meta.json (Permission denied); run `mlfargate plan {ws}` again"
+    )
+
+
+def test_state_files_that_cannot_be_written_or_removed_say_where_and_why(tmp_path: Path) -> None:
+    """Real file-system refusals (a directory where a file goes, a file where the directory goes)."""
+    ws = ws_with(tmp_path, {"main.tf": ""})
+    (ws / state.STATE_DIR).write_text("")  # a file where .mlfargate/ goes
+    with pytest.raises(state.StateWriteError) as refused:
+        state.make_state_dir(ws)
+    assert str(refused.value) == (
+        f"{ws}: cannot create {state.STATE_DIR}/ for the saved plan (File exists); make the workspace "
+        "writable and run `mlfargate plan` again"
+    )
+    (ws / state.STATE_DIR).unlink()
+    state.make_state_dir(ws)
+    state.make_state_dir(ws)  # already there: fine
+    plan_file, _, _ = state.saved_plan_paths(ws)
+    plan_file.mkdir()  # a directory where the plan file goes
+    with pytest.raises(state.StateWriteError) as refused:
+        state.write_state_file(plan_file, "x")
+    assert str(refused.value) == (
+        f"{plan_file.parent}: cannot write the saved plan's {plan_file.name} (Is a directory); make "
+        f"{state.STATE_DIR}/ writable and run `mlfargate plan` again"
+    )
+    with pytest.raises(state.StateWriteError) as refused:
+        state.discard_saved_plan(ws)
+    assert str(refused.value).startswith(
+        f"{plan_file.parent}: cannot remove the saved plan's {plan_file.name} (Is a directory); make "
+        f"{state.STATE_DIR}/ writable, or remove it, and run `mlfargate plan` again"
+    )
+    plan_file.rmdir()
+    state.write_state_file(plan_file, "x")
+    assert plan_file.read_text(encoding="utf-8") == "x"
+    (ws / state.STATE_DIR / "notes.txt").write_text("mine")
+    state.discard_saved_plan(ws)  # the plan goes; .mlfargate/ stays: it holds something not ours
+    assert sorted(p.name for p in (ws / state.STATE_DIR).iterdir()) == ["notes.txt"]
+    (ws / state.STATE_DIR / "notes.txt").unlink()
+    state.discard_saved_plan(ws)
+    assert not (ws / state.STATE_DIR).exists()
+
+
+def test_a_cdk_terrain_stacks_fingerprint_covers_its_spec_copy_and_cdktf_json(tmp_path: Path) -> None:
+    root = tmp_path / "svc-cdk"
+    stack = root / "cdktf.out" / "stacks" / "svc"
+    stack.mkdir(parents=True)
+    (stack / "cdk.tf.json").write_text("{}")
+    base = state.fingerprint(stack)
+    (root / "cdktf.json").write_text("{}")
+    with_app = state.fingerprint(stack)
+    (root / "mlfargate.yaml").write_text("name: a\n")
+    with_spec = state.fingerprint(stack)
+    (root / "mlfargate.yaml").write_text("name: b\n")
+    assert len({base, with_app, with_spec, state.fingerprint(stack)}) == 4
+    # Only a stack under cdktf.out/stacks/ has those inputs: a directory merely named like one does not.
+    other = tmp_path / "x" / "stacks" / "svc"
+    other.mkdir(parents=True)
+    (other / "cdk.tf.json").write_text("{}")
+    (tmp_path / "mlfargate.yaml").write_text("name: a\n")
+    before = state.fingerprint(other)
+    (tmp_path / "mlfargate.yaml").write_text("name: c\n")
+    (tmp_path / "x" / "mlfargate.yaml").write_text("name: c\n")
+    assert state.fingerprint(other) == before
+
+
+def test_an_unreadable_configuration_file_is_named_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = ws_with(tmp_path, {"main.tf": ""})
+    real = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path.name == "main.tf":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(state.ConfigReadError) as refused:
+        state.fingerprint(ws)
+    assert str(refused.value) == (
+        f"{ws / 'main.tf'}: cannot read it (Permission denied); Terraform and the saved plan's fingerprint "
+        "read every configuration file: make it readable"
+    )
+
+
+def test_state_files_are_written_as_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    import locale
+
+    target = tmp_path / "plan.meta.json"
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # Python's default text encoding is now ASCII
+    try:
+        state.write_state_file(target, '{"note": "é"}')
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    assert target.read_bytes() == '{"note": "é"}'.encode()
