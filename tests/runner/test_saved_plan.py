@@ -426,16 +426,21 @@ def test_a_whole_saved_plan_loads_with_its_values(tmp_path: Path) -> None:
     )
 
 
-def test_an_unreadable_meta_file_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws = _damaged(tmp_path, None)
+def _unreadable(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Reading a file called ``name`` fails as a file without read permission does (root reads any)."""
     real = Path.read_bytes
 
     def refuse(path: Path) -> bytes:
-        if path.name == state.PLAN_META:
+        if path.name == name:
             raise PermissionError(13, "Permission denied")
         return real(path)
 
     monkeypatch.setattr(Path, "read_bytes", refuse)
+
+
+def test_an_unreadable_meta_file_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = _damaged(tmp_path, None)
+    _unreadable(monkeypatch, state.PLAN_META)
     with pytest.raises(state.PlanRequiredError) as refused:
         state.load_saved_plan(ws)
     assert str(refused.value) == (
@@ -508,14 +513,7 @@ def test_an_unreadable_configuration_file_is_named_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = ws_with(tmp_path, {"main.tf": ""})
-    real = Path.read_bytes
-
-    def refuse(path: Path) -> bytes:
-        if path.name == "main.tf":
-            raise PermissionError(13, "Permission denied")
-        return real(path)
-
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    _unreadable(monkeypatch, "main.tf")
     with pytest.raises(state.ConfigReadError) as refused:
         state.fingerprint(ws)
     assert str(refused.value) == (
