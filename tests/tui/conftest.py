@@ -102,13 +102,19 @@ async def run_generate(app: MlfargateApp, pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Let the app run until ``condition`` holds (a refresh can take a few message rounds)."""
+async def until(
+    pilot: Pilot[None],
+    condition: Callable[[], bool],
+    seconds: float = 10.0,
+    shown: Callable[[], str] | None = None,
+) -> None:
+    """Let the app run until ``condition`` holds (a refresh can take a few message rounds); ``shown``
+    describes what the screen held instead, for the failure message."""
     for _ in range(int(seconds / 0.05)):
         if condition():
             return
         await pilot.pause(0.05)
-    assert condition(), "the screen never showed what was expected"
+    assert condition(), f"the screen never showed what was expected{': ' + shown() if shown else ''}"
 
 
 def modal_shown(app: App[Any], screen_type: type[Screen[Any]]) -> Callable[[], bool]:

@@ -104,7 +104,17 @@ async def test_yaml_editor_reaches_keys_no_step_has(tmp_path: Path) -> None:
         editor.load_text(text)
         await pilot.click("#apply")
         await pilot.pause()
-        await until(pilot, lambda: errors_shown(app, "review") == [])
+        # (Seen to fail about once in two fresh-clone `make test` runs, never alone: say what was there.)
+        await until(
+            pilot,
+            lambda: errors_shown(app, "review") == [],
+            shown=lambda: (
+                f"errors {errors_shown(app, 'review')}, state {app.state.text()[:40]!r}, "
+                f"editor {editor.text[:40]!r}, "
+                f"editor hidden {app.screen.query_one('#yaml-editing').has_class('hidden')}, "
+                f"problem {str(app.screen.query_one('#yaml-problem', Static).render())!r}"
+            ),
+        )
         assert app.state.text() == text
         # the other steps show the new values
         await goto(app, pilot, "model")
