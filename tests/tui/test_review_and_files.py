@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from textual.widgets import DataTable, Static, TextArea
+from textual.widgets import Button, DataTable, Static, TextArea
 
 from mlfargate.cost import estimate as cost
 from mlfargate.cost import price_book
@@ -102,9 +102,12 @@ async def test_yaml_editor_reaches_keys_no_step_has(tmp_path: Path) -> None:
         )
         text = (EXAMPLES / "cpu-fargate-spot.yaml").read_text()
         editor.load_text(text)
-        await pilot.click("#apply")
+        # A click on Apply here missed about one run in six (the editor stayed open with the new text,
+        # the old problem still shown: the handler never ran), most likely because the long problem
+        # message above had not been laid out yet. What is tested is what Apply does: press it.
+        app.screen.query_one("#apply", Button).press()
         await pilot.pause()
-        # (Seen to fail about once in two fresh-clone `make test` runs, never alone: say what was there.)
+        # On failure, say what was there instead.
         await until(
             pilot,
             lambda: errors_shown(app, "review") == [],
