@@ -8,7 +8,6 @@ API the CLI and the TUI both drive, in-process, where ``make mutation`` can see 
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,24 +19,12 @@ from mlfargate.errors import MlfargateError
 from mlfargate.terraform import operations
 from mlfargate.terraform.engine import Engine
 from mlfargate.terraform.process import ProgressEvent
+from tests.runner.test_gate_on_plan import add_plan_only_finding
 
 pytestmark = pytest.mark.slow
 
 POLICY_FIXTURES = Path(__file__).resolve().parents[1] / "policy" / "fixtures"
 FIXTURE_PLAN = POLICY_FIXTURES / "plan" / "plan.json"
-
-
-def add_plan_only_finding(plan_json: Path) -> None:
-    """An aws_ecr_repository with mutable tags (CKV_AWS_51), in the plan only: Terraform cannot plan aws_*
-    resources here (no provider download), so it is copied in from the policy fixture's plan, the way
-    Terraform writes one (see tests/runner/test_gate_on_plan.py)."""
-    plan = json.loads(plan_json.read_text())
-    fixture = json.loads(FIXTURE_PLAN.read_text())
-    plan["planned_values"]["root_module"]["resources"] += fixture["planned_values"]["root_module"][
-        "resources"
-    ]
-    plan["resource_changes"] += fixture["resource_changes"]
-    plan_json.write_text(json.dumps(plan))
 
 
 def phases(events: list[flow.Event]) -> list[tuple[str, str, str]]:
