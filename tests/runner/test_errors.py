@@ -6,6 +6,7 @@ for the live one), the AWS provider's credential texts from public issues (cited
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +47,18 @@ SSO_EXPIRED = (
 # gruntwork-io/terragrunt#2604 (aws-sdk-go v1 provider versions)
 SSO_INVALID = "SSOProviderInvalidToken: the SSO session has expired or is invalid"
 EXPIRED_TOKEN = "ExpiredToken: The security token included in the request is expired"
+
+
+def _aws_workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """A workspace that needs hashicorp/aws, and an empty provider mirror (offline: nothing to install)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+    )
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    return ws, mirror
 
 
 def test_lock_names_holder_and_unlock_id() -> None:
@@ -103,13 +116,7 @@ def test_named_engine_missing_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
 def test_a_failed_init_keeps_terraforms_own_diagnostic(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The one line is the translation; Terraform's own summary and detail come with it (a front-end
     with room shows them)."""
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "main.tf").write_text(
-        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
-    )
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
+    ws, mirror = _aws_workspace(tmp_path)
     lines: list[str] = []
     with pytest.raises(tfdiag.ProviderUnavailableError) as exc:
         tfops.init(
@@ -215,13 +222,7 @@ def test_a_failed_init_shows_terraforms_summary_and_detail(tmp_path) -> None:  #
 def test_a_translated_error_keeps_terraforms_words(embedded: engine_mod.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A provider missing offline is translated into what to do; Terraform's own summary and detail
     follow it."""
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "main.tf").write_text(
-        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
-    )
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
+    ws, mirror = _aws_workspace(tmp_path)
     with pytest.raises(tfdiag.ProviderUnavailableError) as exc:
         tfops.init(engine_mod.select("embedded", plugin_dir=mirror), ws)
     lines = exc.value.lines()
